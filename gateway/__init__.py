@@ -1,0 +1,1 @@
+"""An order gateway in front of the digital-goods provider, shared by several teams."""

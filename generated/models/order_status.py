@@ -1,0 +1,12 @@
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PARTIAL = "partial"
+    PENDING = "pending"
+    PROCESSING = "processing"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,142 @@
+"""Shared fixtures: a sandbox provider on a real port, a manual clock, the generated client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from gateway.clock import ManualClock
+from gateway.sandbox import (
+    SANDBOX,
+    Sandbox,
+    SandboxSettings,
+    create_sandbox_app,
+    demo_accounts,
+    demo_items,
+)
+from generated.api.auth import exchange_token
+from generated.client import AuthenticatedClient, Client
+from generated.models import TokenRequest, TokenResponse
+
+AiohttpServer = Callable[..., Awaitable[TestServer]]
+
+
+@dataclass
+class Provider:
+    """A running sandbox provider and what a test needs to talk to it."""
+
+    server: TestServer
+    sandbox: Sandbox
+    clock: ManualClock
+    _clients: list[Client | AuthenticatedClient] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    def key(self, account: str) -> str:
+        return next(k for k, active in self.sandbox.account(account).api_keys.items() if active)
+
+    def anonymous(self) -> Client:
+        client = Client(base_url=self.url, raise_on_unexpected_status=True)
+        self._clients.append(client)
+        return client
+
+    def bearer(self, token: str) -> AuthenticatedClient:
+        client = AuthenticatedClient(
+            base_url=self.url, token=token, raise_on_unexpected_status=True
+        )
+        self._clients.append(client)
+        return client
+
+    async def token(self, account: str) -> str:
+        answer = await exchange_token.asyncio(
+            client=self.anonymous(), body=TokenRequest(api_key=self.key(account))
+        )
+        assert isinstance(answer, TokenResponse), answer
+        return answer.access_token
+
+    async def client(self, account: str = "main") -> AuthenticatedClient:
+        return self.bearer(await self.token(account))
+
+    async def close(self) -> None:
+        for client in self._clients:
+            await client.get_async_httpx_client().aclose()
+
+
+def sandbox_settings(**overrides: Any) -> SandboxSettings:
+    values: dict[str, Any] = {
+        "accounts": demo_accounts(0),
+        "items": demo_items(),
+        "seed": 7,
+        "fulfilment_delay": 10.0,
+        "webhook_interval": 60.0,
+        "webhook_timeout": 2.0,
+    }
+    values.update(overrides)
+    return SandboxSettings(**values)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def settings() -> SandboxSettings:
+    return sandbox_settings()
+
+
+@pytest.fixture
+async def provider(
+    aiohttp_server: AiohttpServer, clock: ManualClock, settings: SandboxSettings
+) -> AsyncIterator[Provider]:
+    app = create_sandbox_app(settings, clock)
+    server = await aiohttp_server(app)
+    provider = Provider(server=server, sandbox=app[SANDBOX], clock=clock)
+    yield provider
+    await provider.close()
+
+
+@dataclass
+class Received:
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class WebhookReceiver:
+    """A local HTTP endpoint that records every request and answers with a chosen status."""
+
+    server: TestServer
+    received: list[Received]
+    statuses: list[int]  # answered in turn; the last one repeats
+    arrived: asyncio.Event
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("/hook"))
+
+
+@pytest.fixture
+async def receiver(aiohttp_server: AiohttpServer) -> WebhookReceiver:
+    received: list[Received] = []
+    statuses = [200]
+    arrived = asyncio.Event()
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(Received(await request.read(), dict(request.headers)))
+        arrived.set()
+        status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+        return web.Response(status=status, text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    server = await aiohttp_server(app)
+    return WebhookReceiver(server, received, statuses, arrived)
