@@ -45,3 +45,12 @@ class ManualClock:
 def isoformat_z(when: datetime) -> str:
     """RFC 3339 in UTC with a `Z`, as the provider writes its timestamps."""
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def stamp(when: datetime) -> str:
+    """The storage form of a time: fixed-width UTC, so that text order is time order."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def unstamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

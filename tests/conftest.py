@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json as _json
+import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import aiohttp
+import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from gateway.app import AccountSecrets, Settings, create_app
 from gateway.clock import ManualClock
+from gateway.config import Config, parse
 from gateway.sandbox import (
     SANDBOX,
     Sandbox,
@@ -20,6 +28,7 @@ from gateway.sandbox import (
     demo_accounts,
     demo_items,
 )
+from gateway.tenants import token_hash
 from generated.api.auth import exchange_token
 from generated.client import AuthenticatedClient, Client
 from generated.models import TokenRequest, TokenResponse
@@ -140,3 +149,127 @@ async def receiver(aiohttp_server: AiohttpServer) -> WebhookReceiver:
     app.router.add_post("/hook", hook)
     server = await aiohttp_server(app)
     return WebhookReceiver(server, received, statuses, arrived)
+
+
+# --- the gateway in front of the sandbox ------------------------------------------------
+
+PG_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+TOKENS = {
+    "shop": "gwt_shop_token_for_tests_only",
+    "games": "gwt_games_token_for_tests_only",
+    "watch": "gwt_watch_token_for_tests_only",
+    "ops": "gwt_ops_token_for_tests_only",
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Every gateway test runs on both engines; each PostgreSQL test in a schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gateway.sqlite3'}"
+        return
+    schema = "t_" + uuid.uuid4().hex[:16]
+    yield f"{PG_URL}?schema={schema}"
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+def gateway_config(provider_url: str, storage_url: str, **gateway: Any) -> Config:
+    def account(client_id: str) -> dict[str, Any]:
+        return {
+            "base_url": provider_url,
+            "client_id": client_id,
+            "currency": "EUR",
+            "api_key": {"env": "UNUSED"},
+            "webhook_secret": {"env": "UNUSED"},
+            "timeout_seconds": 2,
+        }
+
+    def tenant(name: str, accounts: list[str], role: str = "tenant") -> dict[str, Any]:
+        return {"token_hashes": [token_hash(TOKENS[name])], "accounts": accounts, "role": role}
+
+    return parse(
+        {
+            "storage": {"url": storage_url},
+            "gateway": gateway,
+            "accounts": {"main": account("client_main"), "partner": account("client_partner")},
+            "tenants": {
+                "shop": tenant("shop", ["main", "partner"]),
+                "games": tenant("games", ["main"]),
+                "watch": tenant("watch", ["main"], "observer"),
+                "ops": tenant("ops", ["main", "partner"], "admin"),
+            },
+        }
+    )
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass
+class Gateway:
+    """A gateway on a real port in front of the sandbox provider, sharing its manual clock."""
+
+    server: TestServer
+    app: web.Application
+    provider: Provider
+    http: aiohttp.ClientSession
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        tenant: str | None = "shop",
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        data: bytes | None = None,
+    ) -> Answer:
+        sent = dict(headers or {})
+        if tenant is not None:
+            sent["Authorization"] = f"Bearer {TOKENS[tenant]}"
+        async with self.http.request(
+            method, self.url + path, json=json, data=data, headers=sent
+        ) as response:
+            raw = await response.read()
+            try:
+                body = _json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode()
+            return Answer(response.status, body, dict(response.headers))
+
+    async def place(self, tenant: str = "shop", **body: Any) -> Answer:
+        return await self.call("POST", "/v1/orders", tenant, json=body)
+
+
+@pytest.fixture
+def gateway_settings(provider: Provider, storage_url: str, clock: ManualClock) -> Settings:
+    secrets = {
+        name: AccountSecrets(provider.key(name), provider.sandbox.account(name).webhook_secret)
+        for name in ("main", "partner")
+    }
+    return Settings(gateway_config(provider.url, storage_url), secrets, clock, background=False)
+
+
+@pytest.fixture
+async def gateway(
+    aiohttp_server: AiohttpServer, provider: Provider, gateway_settings: Settings
+) -> AsyncIterator[Gateway]:
+    app = create_app(gateway_settings)
+    server = await aiohttp_server(app)
+    for name in ("main", "partner"):
+        provider.sandbox.account(name).webhook_url = str(
+            server.make_url(f"/provider-webhooks/{name}")
+        )
+    async with aiohttp.ClientSession() as http:
+        yield Gateway(server, app, provider, http)

@@ -1,0 +1,121 @@
+"""The app factory: builds the gateway from settings and does no I/O until it starts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import structlog
+from aiohttp import web
+
+from gateway import api_catalog, api_orders, intake, ops
+from gateway.accounts import AccountSession
+from gateway.catalog import AccountCatalog, CatalogUnavailable
+from gateway.clock import Clock, SystemClock
+from gateway.config import Config
+from gateway.http import MAX_BODY, METRICS, TENANTS, edge
+from gateway.ledger import Ledger
+from gateway.metrics import Metrics
+from gateway.orders import OrderDesk
+from gateway.state import CATALOGS, CONFIG, DATABASE, DESK, LEDGER, SESSIONS, WEBHOOK_SECRETS
+from gateway.storage import open_database
+from gateway.tenants import TenantDirectory
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class AccountSecrets:
+    api_key: str
+    webhook_secret: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    config: Config
+    secrets: dict[str, AccountSecrets]
+    clock: Clock = field(default_factory=SystemClock)
+    # Background loops (catalog refresh). Tests that drive time by hand turn them off.
+    background: bool = True
+
+
+def create_app(settings: Settings) -> web.Application:
+    config = settings.config
+    missing = sorted(set(config.accounts) - set(settings.secrets))
+    if missing:
+        raise ValueError(f"no secrets given for accounts: {', '.join(missing)}")
+    app = web.Application(middlewares=[edge], client_max_size=config.server.max_body_bytes)
+    app[CONFIG] = config
+    app[METRICS] = Metrics()
+    app[TENANTS] = TenantDirectory(config.tenants)
+    app[MAX_BODY] = config.server.max_body_bytes
+    app[WEBHOOK_SECRETS] = {name: s.webhook_secret for name, s in settings.secrets.items()}
+    app.cleanup_ctx.append(_storage(settings))
+    app.cleanup_ctx.append(_accounts(settings))
+    app.router.add_routes(api_orders.routes + api_catalog.routes + intake.routes + ops.routes)
+    return app
+
+
+def _storage(settings: Settings):  # type: ignore[no-untyped-def]
+    async def storage(app: web.Application) -> AsyncIterator[None]:
+        db = await open_database(settings.config.storage_url)
+        app[DATABASE] = db
+        app[LEDGER] = Ledger(db, settings.clock)
+        yield
+        await db.close()
+
+    return storage
+
+
+def _accounts(settings: Settings):  # type: ignore[no-untyped-def]
+    async def accounts(app: web.Application) -> AsyncIterator[None]:
+        config = settings.config
+        sessions = {
+            name: AccountSession(
+                account,
+                settings.secrets[name].api_key,
+                settings.clock,
+                app[METRICS],
+                renew_margin=config.token_renew_margin_seconds,
+            )
+            for name, account in config.accounts.items()
+        }
+        for session in sessions.values():
+            await session.start()
+        catalogs = {name: AccountCatalog(s, settings.clock) for name, s in sessions.items()}
+        app[SESSIONS] = sessions
+        app[CATALOGS] = catalogs
+        app[DESK] = OrderDesk(
+            app[LEDGER],
+            sessions,
+            {name: a.currency for name, a in config.accounts.items()},
+            settings.clock,
+            app[METRICS],
+            timedelta(hours=config.idempotency_ttl_hours),
+        )
+        tasks: list[asyncio.Task[None]] = []
+        if settings.background:
+            await asyncio.gather(*(_first_load(c) for c in catalogs.values()))
+            tasks = [
+                asyncio.create_task(c.run(config.accounts[name].catalog_refresh_seconds))
+                for name, c in catalogs.items()
+            ]
+        yield
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for session in sessions.values():
+            await session.close()
+
+    return accounts
+
+
+async def _first_load(catalog: AccountCatalog) -> None:
+    """A start with the provider down still starts; /readyz shows the missing catalog."""
+    with contextlib.suppress(CatalogUnavailable):
+        await catalog.refresh()

@@ -1,0 +1,341 @@
+"""The gateway's one TOML config file: parsed, checked, and every mistake named by its key.
+
+Secrets never stand in the file: each is a reference, `{ env = "VAR" }` or
+`{ file = "path" }`, resolved when the gateway starts. Tenant tokens are kept
+only as hashes (`sha256:<hex>`), several per tenant so that a token can be
+rotated without downtime.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+TOKEN_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class ConfigError(ValueError):
+    """A config mistake: `key` is the dotted path of what is wrong, `reason` what to do."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+class Role(StrEnum):
+    TENANT = "tenant"  # places and reads its own orders
+    OBSERVER = "observer"  # reads every order of its accounts, places none
+    ADMIN = "admin"  # reads everything, places, reads the audit trail
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where a secret lives; `describe()` names the place, never the value."""
+
+    env: str | None = None
+    file: str | None = None
+
+    def resolve(self, key: str) -> str:
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if not value:
+                raise ConfigError(key, f"environment variable {self.env} is not set")
+            return value
+        assert self.file is not None
+        try:
+            value = Path(self.file).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(key, f"cannot read secret file {self.file}: {exc.strerror}") from None
+        if not value:
+            raise ConfigError(key, f"secret file {self.file} is empty")
+        return value
+
+    def describe(self) -> str:
+        return f"env {self.env}" if self.env is not None else f"file {self.file}"
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    name: str
+    base_url: str
+    catalog_url: str
+    client_id: str
+    currency: str
+    api_key: SecretRef
+    webhook_secret: SecretRef
+    timeout_seconds: float = 10.0
+    catalog_refresh_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    name: str
+    token_hashes: tuple[str, ...]
+    accounts: tuple[str, ...]
+    default_account: str
+    role: Role = Role.TENANT
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 64 * 1024
+
+
+@dataclass(frozen=True)
+class PluginsConfig:
+    """Which plugins run, and each one's own settings block (checked by the plugin itself)."""
+
+    enabled: tuple[str, ...] = ()
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    accounts: dict[str, AccountConfig]
+    tenants: dict[str, TenantConfig]
+    storage_url: str = "sqlite:///gateway.sqlite3"
+    server: ServerConfig = ServerConfig()
+    plugins: PluginsConfig = PluginsConfig()
+    idempotency_ttl_hours: float = 24.0
+    token_renew_margin_seconds: float = 300.0
+    path: Path | None = None
+
+
+def load(path: Path) -> Config:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    config = parse(raw, base=path.parent)
+    return Config(**{**config.__dict__, "path": path})
+
+
+def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
+    _only(raw, "", {"server", "storage", "gateway", "accounts", "tenants", "plugins"})
+    server = _server(_table(raw, "server"))
+    storage = _table(raw, "storage")
+    _only(storage, "storage", {"url"})
+    storage_url = _str(storage, "storage", "url", "sqlite:///gateway.sqlite3")
+    if not storage_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigError(
+            "storage.url", "use sqlite:///path/to/file.sqlite3 or postgresql://user@host/db"
+        )
+    if storage_url.startswith("sqlite:///") and base is not None:
+        file = storage_url.removeprefix("sqlite:///")
+        if not Path(file).is_absolute():
+            storage_url = "sqlite:///" + str((base / file).resolve())
+    gateway = _table(raw, "gateway")
+    _only(gateway, "gateway", {"idempotency_ttl_hours", "token_renew_margin_seconds"})
+    ttl = _number(gateway, "gateway", "idempotency_ttl_hours", 24.0)
+    if ttl < 24:
+        raise ConfigError("gateway.idempotency_ttl_hours", "keep idempotency keys at least 24 h")
+    margin = _number(gateway, "gateway", "token_renew_margin_seconds", 300.0)
+
+    accounts_raw = _table(raw, "accounts")
+    if not accounts_raw:
+        raise ConfigError("accounts", "name at least one provider account: [accounts.NAME]")
+    accounts = {name: _account(name, _table(accounts_raw, name, "accounts")) for name in accounts_raw}
+    tenants_raw = _table(raw, "tenants")
+    tenants = {
+        name: _tenant(name, _table(tenants_raw, name, "tenants"), accounts) for name in tenants_raw
+    }
+    seen: dict[str, str] = {}
+    for tenant in tenants.values():
+        for digest in tenant.token_hashes:
+            if digest in seen:
+                raise ConfigError(
+                    f"tenants.{tenant.name}.token_hashes",
+                    f"the same token hash is also tenant {seen[digest]}'s; tokens are per tenant",
+                )
+            seen[digest] = tenant.name
+    return Config(
+        accounts=accounts,
+        tenants=tenants,
+        storage_url=storage_url,
+        server=server,
+        plugins=_plugins(_table(raw, "plugins")),
+        idempotency_ttl_hours=ttl,
+        token_renew_margin_seconds=margin,
+    )
+
+
+def _server(raw: dict[str, Any]) -> ServerConfig:
+    _only(raw, "server", {"host", "port", "max_body_bytes"})
+    port = _int(raw, "server", "port", 8080)
+    if not 0 <= port <= 65535:
+        raise ConfigError("server.port", "a TCP port between 0 and 65535")
+    body = _int(raw, "server", "max_body_bytes", 64 * 1024)
+    if body < 1024:
+        raise ConfigError("server.max_body_bytes", "at least 1024")
+    return ServerConfig(_str(raw, "server", "host", "127.0.0.1"), port, body)
+
+
+def _account(name: str, raw: dict[str, Any]) -> AccountConfig:
+    where = f"accounts.{name}"
+    _name(name, where)
+    _only(
+        raw,
+        where,
+        {
+            "base_url", "catalog_url", "client_id", "currency", "api_key", "webhook_secret",
+            "timeout_seconds", "catalog_refresh_seconds",
+        },
+    )  # fmt: skip
+    base_url = _url(raw, where, "base_url")
+    currency = _str(raw, where, "currency")
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ConfigError(f"{where}.currency", "an ISO 4217 code such as EUR or USD")
+    timeout = _number(raw, where, "timeout_seconds", 10.0)
+    refresh = _number(raw, where, "catalog_refresh_seconds", 300.0)
+    if timeout <= 0 or refresh <= 0:
+        raise ConfigError(where, "timeout_seconds and catalog_refresh_seconds must be positive")
+    return AccountConfig(
+        name=name,
+        base_url=base_url,
+        catalog_url=_url(raw, where, "catalog_url") if "catalog_url" in raw else base_url,
+        client_id=_str(raw, where, "client_id"),
+        currency=currency,
+        api_key=_secret(raw, where, "api_key"),
+        webhook_secret=_secret(raw, where, "webhook_secret"),
+        timeout_seconds=timeout,
+        catalog_refresh_seconds=refresh,
+    )
+
+
+def _tenant(name: str, raw: dict[str, Any], accounts: dict[str, AccountConfig]) -> TenantConfig:
+    where = f"tenants.{name}"
+    _name(name, where)
+    _only(raw, where, {"token_hashes", "accounts", "default_account", "role"})
+    hashes = _str_list(raw, where, "token_hashes")
+    for digest in hashes:
+        if not TOKEN_HASH.match(digest):
+            raise ConfigError(
+                f"{where}.token_hashes",
+                "each entry is sha256:<64 hex digits>; make one with `gateway tenants add`",
+            )
+    allowed = _str_list(raw, where, "accounts")
+    if not allowed:
+        raise ConfigError(f"{where}.accounts", "list at least one account this tenant may use")
+    for account in allowed:
+        if account not in accounts:
+            raise ConfigError(f"{where}.accounts", f"no account named {account!r} in [accounts]")
+    default = _str(raw, where, "default_account", allowed[0])
+    if default not in allowed:
+        raise ConfigError(f"{where}.default_account", f"{default!r} is not in this tenant's accounts")
+    role_raw = _str(raw, where, "role", "tenant")
+    try:
+        role = Role(role_raw)
+    except ValueError:
+        raise ConfigError(f"{where}.role", "one of tenant, observer, admin") from None
+    return TenantConfig(name, tuple(hashes), tuple(allowed), default, role)
+
+
+def _plugins(raw: dict[str, Any]) -> PluginsConfig:
+    enabled = _str_list(raw, "plugins", "enabled") if "enabled" in raw else []
+    settings: dict[str, dict[str, Any]] = {}
+    for key, value in raw.items():
+        if key == "enabled":
+            continue
+        if not isinstance(value, dict):
+            raise ConfigError(f"plugins.{key}", "a plugin's settings are a table: [plugins.NAME]")
+        settings[key] = value
+    return PluginsConfig(tuple(enabled), settings)
+
+
+# --- small typed readers, each naming the key it reads -------------------------
+
+
+def _only(raw: dict[str, Any], where: str, allowed: set[str]) -> None:
+    for key in raw:
+        if key not in allowed:
+            path = f"{where}.{key}" if where else key
+            raise ConfigError(path, f"unknown key; expected one of {', '.join(sorted(allowed))}")
+
+
+def _table(raw: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}.{key}" if where else key, "must be a table")
+    return value
+
+
+def _name(name: str, where: str) -> None:
+    if not NAME.match(name):
+        raise ConfigError(where, "names are lower-case letters, digits, - and _, starting with a letter")
+
+
+_MISSING: Any = object()
+
+
+def _str(raw: dict[str, Any], where: str, key: str, default: Any = _MISSING) -> str:
+    value = raw.get(key, default)
+    if value is _MISSING:
+        raise ConfigError(f"{where}.{key}", "required")
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}.{key}", "must be a non-empty string")
+    return value
+
+
+def _int(raw: dict[str, Any], where: str, key: str, default: int) -> int:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}.{key}", "must be an integer")
+    return value
+
+
+def _number(raw: dict[str, Any], where: str, key: str, default: float) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}.{key}", "must be a number")
+    return float(value)
+
+
+def _str_list(raw: dict[str, Any], where: str, key: str) -> list[str]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}.{key}", "must be a list of strings")
+    return value
+
+
+def _url(raw: dict[str, Any], where: str, key: str) -> str:
+    value = _str(raw, where, key)
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{where}.{key}", "an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+def _secret(raw: dict[str, Any], where: str, key: str) -> SecretRef:
+    value = raw.get(key, _MISSING)
+    path = f"{where}.{key}"
+    if value is _MISSING:
+        raise ConfigError(path, 'required: { env = "VAR" } or { file = "path" }')
+    if isinstance(value, str):
+        raise ConfigError(
+            path, 'secrets are never written in the config; use { env = "VAR" } or { file = "path" }'
+        )
+    if not isinstance(value, dict) or len(value) != 1 or not set(value) <= {"env", "file"}:
+        raise ConfigError(path, 'exactly one of { env = "VAR" } or { file = "path" }')
+    ref = SecretRef(env=value.get("env"), file=value.get("file"))
+    if not all(isinstance(v, str) and v for v in (ref.env, ref.file) if v is not None):
+        raise ConfigError(path, "the variable name or file path must be a non-empty string")
+    return ref
+
+
+def check_secrets(config: Config) -> None:
+    """Resolve every secret once (values are discarded) so that a missing one fails at start."""
+    for account in config.accounts.values():
+        account.api_key.resolve(f"accounts.{account.name}.api_key")
+        account.webhook_secret.resolve(f"accounts.{account.name}.webhook_secret")

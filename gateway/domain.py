@@ -1,0 +1,99 @@
+"""The gateway's own types. Only `gateway.accounts` knows the generated client's types."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    # The provider's answer was lost (timeout, 5xx): the order may or may not exist there.
+    UNKNOWN = "unknown"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class PlaceRequest:
+    """A tenant's order, as validated at the edge (types only; item rules are the plugins')."""
+
+    item_id: int
+    quantity: Decimal | None
+    merchant_order_id: str | None
+    fields: dict[str, Any]
+    account: str | None
+
+
+@dataclass(frozen=True)
+class ProviderOrder:
+    """The provider's view of one order, from a place or get answer or from its webhook."""
+
+    provider_order_id: str
+    reference: str | None  # the provider's merchant_order_id: our reference
+    status: OrderStatus
+    item_id: int | None
+    item_name: str
+    product_type: str | None
+    quantity: Decimal
+    price: Decimal
+    refund_amount: Decimal
+    delivered_quantity: int
+    fields: dict[str, str]
+    codes: list[str]
+    error: str
+    error_message: str
+    completed_at: datetime | None
+
+
+@dataclass
+class OrderRecord:
+    id: str
+    reference: str
+    tenant: str
+    account: str
+    merchant_order_id: str | None
+    request_hash: str
+    item_id: int
+    quantity: Decimal | None
+    fields: dict[str, Any]
+    currency: str
+    status: OrderStatus
+    created_at: datetime
+    updated_at: datetime
+    item_name: str | None = None
+    product_type: str | None = None
+    provider_order_id: str | None = None
+    price: Decimal | None = None
+    refund_amount: Decimal = Decimal(0)
+    delivered_quantity: int = 0
+    codes: list[str] = field(default_factory=list)
+    error: str | None = None
+    error_message: str | None = None
+    completed_at: datetime | None = None
+
+
+def decimal_from_provider(value: float | int) -> Decimal:
+    """The provider's JSON numbers are doubles; their shortest repr is the decimal it meant."""
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+def money_text(value: Decimal) -> str:
+    """A JSON money string: at least two decimals, never an exponent."""
+    if value.as_tuple().exponent > -2:  # type: ignore[operator]
+        value = value.quantize(Decimal("0.01"))
+    return format(value, "f")
+
+
+def quantity_text(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text

@@ -1,0 +1,99 @@
+"""One error root for the gateway: raised deep as types, rendered to JSON in one middleware.
+
+Every error a client sees has a status, a machine code and a message that says
+what to fix; `details` adds the field that failed or the plugin that refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GatewayError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+class BadRequest(GatewayError):
+    status, code = 400, "bad_request"
+
+
+class InvalidJson(GatewayError):
+    status, code = 400, "invalid_json"
+
+
+class InvalidField(GatewayError):
+    status, code = 400, "invalid_field"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", details={"field": field})
+
+
+class Unauthenticated(GatewayError):
+    status, code = 401, "unauthenticated"
+
+
+class Forbidden(GatewayError):
+    status, code = 403, "forbidden"
+
+
+class AccountNotAllowed(GatewayError):
+    status, code = 403, "account_not_allowed"
+
+
+class NotFound(GatewayError):
+    status, code = 404, "not_found"
+
+
+class Conflict(GatewayError):
+    status, code = 409, "conflict"
+
+
+class IdempotencyInFlight(GatewayError):
+    status, code = 409, "idempotency_key_in_use"
+
+
+class IdempotencyMismatch(GatewayError):
+    status, code = 422, "idempotency_key_reused"
+
+
+class PayloadTooLarge(GatewayError):
+    status, code = 413, "payload_too_large"
+
+
+class ProviderRejected(GatewayError):
+    """The provider refused the order as invalid (its `validation_error`)."""
+
+    status, code = 422, "provider_validation_error"
+
+
+class InsufficientBalance(GatewayError):
+    status, code = 402, "insufficient_balance"
+
+
+class AccountUnavailable(GatewayError):
+    status, code = 502, "account_unavailable"
+
+
+class ProviderUnavailable(GatewayError):
+    status, code = 502, "provider_unavailable"
+
+
+class ProviderTimeout(GatewayError):
+    status, code = 504, "provider_timeout"
+
+
+class ProviderBusy(GatewayError):
+    status, code = 503, "provider_rate_limited"

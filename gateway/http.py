@@ -1,0 +1,170 @@
+"""The HTTP edge: request ids, the canonical log line, metrics, errors as JSON, auth, bodies.
+
+Errors are raised deep as `GatewayError` types and rendered here, once, in the
+shape the tenant API fixes: `{"error": {"code", "message", "request_id",
+"details"?}}`. Anything else that escapes a handler is a bug: it is logged
+with its traceback and answered as a 500 that leaks nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from gateway.accounts import provider_statuses
+from gateway.errors import GatewayError, InvalidJson, PayloadTooLarge, Unauthenticated
+from gateway.metrics import Metrics
+from gateway.tenants import Tenant, TenantDirectory
+
+log = structlog.get_logger()
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+METRICS = web.AppKey("metrics", Metrics)
+TENANTS = web.AppKey("tenants", TenantDirectory)
+REQUEST_ID = web.RequestKey("request_id", str)
+TENANT = web.RequestKey("tenant", Tenant)
+
+
+def error_response(
+    request_id: str,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    error: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
+    if details:
+        error["details"] = details
+    return web.json_response(
+        {"error": error}, status=status, headers={**(headers or {}), "X-Request-Id": request_id}
+    )
+
+
+def _route(request: web.Request) -> str:
+    info = request.match_info
+    resource = info.route.resource if info.route is not None else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id, context for every log line, one canonical line per request, and metrics."""
+    incoming = request.headers.get("X-Request-Id", "")
+    request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else (
+        "req_" + secrets.token_hex(8)
+    )
+    request[REQUEST_ID] = request_id
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    statuses: list[int] = []
+    token = provider_statuses.set(statuses)
+    started = time.perf_counter()
+    try:
+        response = await _render_errors(request, handler, request_id)
+    finally:
+        provider_statuses.reset(token)
+    elapsed = time.perf_counter() - started
+    route = _route(request)
+    response.headers["X-Request-Id"] = request_id
+    metrics = request.app[METRICS]
+    metrics.requests.labels(method=request.method, route=route, status=str(response.status)).inc()
+    metrics.request_latency.labels(route=route).observe(elapsed)
+    if route not in ("/healthz", "/metrics"):
+        log.info(
+            "request",
+            method=request.method,
+            route=route,
+            status=response.status,
+            duration_ms=round(elapsed * 1000, 2),
+            provider_status=statuses[-1] if statuses else None,
+        )
+    return response
+
+
+async def _render_errors(
+    request: web.Request, handler: Handler, request_id: str
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except GatewayError as exc:
+        return error_response(
+            request_id, exc.status, exc.code, exc.message, exc.details, exc.headers
+        )
+    except web.HTTPRequestEntityTooLarge as exc:
+        limit = request.app.get(MAX_BODY, 0)
+        error = PayloadTooLarge(f"the request body is larger than {limit} bytes; send less")
+        return error_response(request_id, exc.status, error.code, error.message)
+    except web.HTTPNotFound:
+        return error_response(
+            request_id,
+            404,
+            "not_found",
+            f"no such route: {request.method} {request.path}; the API is described at /openapi.json",
+        )
+    except web.HTTPMethodNotAllowed as exc:
+        return error_response(
+            request_id,
+            405,
+            "method_not_allowed",
+            f"{request.method} is not allowed on {request.path}; "
+            f"allowed: {', '.join(sorted(exc.allowed_methods))}",
+            headers={"Allow": ", ".join(sorted(exc.allowed_methods))},
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(request_id, exc.status, "http_error", exc.reason)
+    except Exception:
+        log.exception("unhandled_error", method=request.method, path=request.path)
+        return error_response(
+            request_id,
+            500,
+            "internal_error",
+            "the gateway failed unexpectedly; quote the request id to the operators",
+        )
+
+
+MAX_BODY = web.AppKey("max_body_bytes", int)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+async def read_json(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        raise InvalidJson("the request body is empty; send a JSON object")
+    try:
+        return json.loads(raw, parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise InvalidJson("the request body is not UTF-8 text; send JSON") from None
+    except ValueError as exc:
+        raise InvalidJson(f"the request body is not valid JSON: {exc}") from None
+
+
+def authenticate(request: web.Request) -> Tenant:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="gateway"'}
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(
+            "send your tenant token as 'Authorization: Bearer <token>'", headers=challenge
+        )
+    tenant = request.app[TENANTS].authenticate(token.strip())
+    if tenant is None:
+        raise Unauthenticated(
+            "this tenant token is not recognised (wrong, or rotated out); ask the operators",
+            headers=challenge,
+        )
+    request[TENANT] = tenant
+    structlog.contextvars.bind_contextvars(tenant=tenant.name)
+    return tenant

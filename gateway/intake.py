@@ -1,0 +1,60 @@
+"""`POST /provider-webhooks/{account}`: the provider's webhooks, verified, then applied.
+
+The signature (`X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the raw body>`)
+is checked on the raw bytes, in constant time, with that account's secret:
+missing or wrong is a 401 and nothing is read further. A valid event is applied
+to the ledger (orders only move forward, so a repeat changes nothing) before
+the 200 that tells the provider to stop retrying.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import structlog
+from aiohttp import web
+
+from gateway.accounts import parse_webhook
+from gateway.errors import BadRequest, NotFound, Unauthenticated
+from gateway.state import DESK, WEBHOOK_SECRETS
+
+log = structlog.get_logger()
+
+SIGNATURE_HEADER = "X-Webhook-Signature"
+
+
+def signature_valid(body: bytes, header: str | None, secret: str) -> bool:
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header.removeprefix("sha256=").encode(), expected.encode())
+
+
+async def provider_webhook(request: web.Request) -> web.Response:
+    account = request.match_info["account"]
+    secret = request.app[WEBHOOK_SECRETS].get(account)
+    if secret is None:
+        raise NotFound(f"no provider account {account!r} on this gateway")
+    body = await request.read()
+    if not signature_valid(body, request.headers.get(SIGNATURE_HEADER), secret):
+        log.warning("provider_webhook_forged", account=account)
+        raise Unauthenticated(f"missing or invalid {SIGNATURE_HEADER}")
+    try:
+        seen = parse_webhook(json.loads(body))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("provider_webhook_malformed", account=account, error=str(exc))
+        raise BadRequest("the webhook body does not match the provider's documented payload") from exc
+    record = await request.app[DESK].settle(account, seen)
+    log.info(
+        "provider_webhook_applied",
+        account=account,
+        provider_order_id=seen.provider_order_id,
+        status=seen.status.value,
+        order_id=record.id if record else None,
+    )
+    return web.Response(status=200, text="ok")
+
+
+routes = [web.post("/provider-webhooks/{account}", provider_webhook)]

@@ -1,0 +1,345 @@
+"""The order ledger the provider lacks, and the idempotency keys that guard it.
+
+Every order is written as an intent (status `unknown`, with the gateway's own
+`reference`) before the provider is called, so a crash or a lost answer leaves
+a record that a later read or webhook settles. The provider's state only ever
+moves an order forward: a terminal status is never overwritten.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from gateway.clock import Clock, stamp, unstamp
+from gateway.domain import OrderRecord, OrderStatus, ProviderOrder
+from gateway.errors import InvalidField
+from gateway.storage import Database, Row, Transaction
+
+_INSERT_ORDER = """
+INSERT INTO orders (
+    id, reference, tenant, account, merchant_order_id, request_hash, item_id, quantity,
+    fields, currency, status, created_at, updated_at
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+
+class Claim(enum.Enum):
+    NEW = "new"
+    REPLAY = "replay"
+    IN_FLIGHT = "in_flight"
+    MISMATCH = "mismatch"
+
+
+@dataclass(frozen=True)
+class KeyClaim:
+    outcome: Claim
+    status: int | None = None
+    body: Any = None
+    order_id: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrderScope:
+    """Which orders a caller may see: one tenant's, some accounts', or all."""
+
+    tenant: str | None = None
+    accounts: tuple[str, ...] | None = None
+
+    def admits(self, record: OrderRecord) -> bool:
+        if self.tenant is not None and record.tenant != self.tenant:
+            return False
+        return self.accounts is None or record.account in self.accounts
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    status: OrderStatus | None = None
+    account: str | None = None
+    tenant: str | None = None
+    item_id: int | None = None
+    merchant_order_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+class Ledger:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    # --- idempotency keys ---------------------------------------------------------
+
+    async def claim_key(
+        self, tenant: str, key: str, request_hash: str, ttl: timedelta
+    ) -> KeyClaim:
+        """Take a key for this request, or say why not. Exactly one concurrent caller gets NEW."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM idempotency_keys WHERE tenant = $1 AND idem_key = $2 AND created_at < $3",
+                tenant,
+                key,
+                stamp(now - ttl),
+            )
+            inserted = await tx.fetchrow(
+                "INSERT INTO idempotency_keys (tenant, idem_key, request_hash, state, created_at)"
+                " VALUES ($1, $2, $3, 'in_flight', $4) ON CONFLICT DO NOTHING RETURNING tenant",
+                tenant,
+                key,
+                request_hash,
+                stamp(now),
+            )
+            if inserted is not None:
+                return KeyClaim(Claim.NEW)
+            row = await tx.fetchrow(
+                "SELECT * FROM idempotency_keys WHERE tenant = $1 AND idem_key = $2", tenant, key
+            )
+        assert row is not None
+        created = unstamp(row["created_at"])
+        if row["request_hash"] != request_hash:
+            return KeyClaim(Claim.MISMATCH, created_at=created)
+        if row["state"] == "in_flight":
+            return KeyClaim(Claim.IN_FLIGHT, order_id=row["order_id"], created_at=created)
+        return KeyClaim(
+            Claim.REPLAY,
+            status=row["response_status"],
+            body=json.loads(row["response_body"]),
+            order_id=row["order_id"],
+            created_at=created,
+        )
+
+    async def attach_key(self, tenant: str, key: str, order_id: str) -> None:
+        await self.db.execute(
+            "UPDATE idempotency_keys SET order_id = $3 WHERE tenant = $1 AND idem_key = $2",
+            tenant,
+            key,
+            order_id,
+        )
+
+    async def finish_key(
+        self, tenant: str, key: str, status: int, body: Any, order_id: str | None
+    ) -> None:
+        await self.db.execute(
+            "UPDATE idempotency_keys SET state = 'done', response_status = $3, response_body = $4,"
+            " order_id = COALESCE($5, order_id) WHERE tenant = $1 AND idem_key = $2",
+            tenant,
+            key,
+            status,
+            json.dumps(body),
+            order_id,
+        )
+
+    async def release_key(self, tenant: str, key: str) -> None:
+        """Forget a key whose request failed in a way worth retrying (the provider was busy)."""
+        await self.db.execute(
+            "DELETE FROM idempotency_keys WHERE tenant = $1 AND idem_key = $2", tenant, key
+        )
+
+    # --- orders -----------------------------------------------------------------------
+
+    async def record_intent(self, order: OrderRecord) -> OrderRecord | None:
+        """Write the intent. None on success; the existing order when the tenant's
+        merchant_order_id is already taken."""
+        row = await self.db.fetchrow(
+            _INSERT_ORDER,
+            order.id,
+            order.reference,
+            order.tenant,
+            order.account,
+            order.merchant_order_id,
+            order.request_hash,
+            order.item_id,
+            None if order.quantity is None else str(order.quantity),
+            json.dumps(order.fields, sort_keys=True),
+            order.currency,
+            order.status.value,
+            stamp(order.created_at),
+            stamp(order.updated_at),
+        )
+        if row is not None:
+            return None
+        existing = await self.db.fetchrow(
+            "SELECT * FROM orders WHERE tenant = $1 AND merchant_order_id = $2",
+            order.tenant,
+            order.merchant_order_id,
+        )
+        if existing is None:  # pragma: no cover - uuids and references do not collide
+            raise RuntimeError("order intent conflicted with nothing")
+        return _record(existing)
+
+    async def discard(self, order_id: str) -> None:
+        """The provider refused the order: the intent never became an order."""
+        await self.db.execute(
+            "DELETE FROM orders WHERE id = $1 AND provider_order_id IS NULL", order_id
+        )
+
+    async def get(self, order_id: str) -> OrderRecord | None:
+        row = await self.db.fetchrow("SELECT * FROM orders WHERE id = $1", order_id)
+        return _record(row) if row else None
+
+    async def by_reference(self, reference: str) -> OrderRecord | None:
+        row = await self.db.fetchrow("SELECT * FROM orders WHERE reference = $1", reference)
+        return _record(row) if row else None
+
+    async def apply(self, order_id: str, seen: ProviderOrder) -> OrderRecord:
+        """Bring an order up to what the provider says, never backwards."""
+        async with self.db.transaction() as tx:
+            return await self.apply_in(tx, order_id, seen)
+
+    async def apply_in(self, tx: Transaction, order_id: str, seen: ProviderOrder) -> OrderRecord:
+        row = await tx.fetchrow("SELECT * FROM orders WHERE id = $1", order_id)
+        if row is None:
+            raise LookupError(order_id)
+        current = _record(row)
+        if current.status.terminal and not seen.status.terminal:
+            return current
+        if current.status.terminal and seen.status.terminal and current.status != seen.status:
+            return current  # the first terminal word stands
+        now = self.clock.now()
+        await tx.execute(
+            """
+            UPDATE orders SET
+                provider_order_id = $2, status = $3, item_name = $4, product_type = $5,
+                price = $6, refund_amount = $7, delivered_quantity = $8, codes = $9,
+                error = $10, error_message = $11, completed_at = $12, updated_at = $13,
+                quantity = COALESCE(quantity, $14)
+            WHERE id = $1
+            """,
+            order_id,
+            seen.provider_order_id,
+            seen.status.value,
+            seen.item_name,
+            seen.product_type or current.product_type,
+            str(seen.price),
+            str(seen.refund_amount),
+            seen.delivered_quantity,
+            json.dumps(seen.codes),
+            seen.error or None,
+            seen.error_message or None,
+            stamp(seen.completed_at) if seen.completed_at else None,
+            stamp(now),
+            str(seen.quantity),
+        )
+        updated = await tx.fetchrow("SELECT * FROM orders WHERE id = $1", order_id)
+        assert updated is not None
+        return _record(updated)
+
+    async def touch(self, order_id: str) -> None:
+        await self.db.execute(
+            "UPDATE orders SET updated_at = $2 WHERE id = $1", order_id, stamp(self.clock.now())
+        )
+
+    async def list(
+        self, scope: OrderScope, filters: OrderFilters, limit: int, cursor: str | None
+    ) -> tuple[list[OrderRecord], str | None]:
+        where: list[str] = []
+        args: list[Any] = []
+
+        def add(clause: str, value: Any) -> None:
+            args.append(value)
+            where.append(clause.replace("?", f"${len(args)}"))
+
+        if scope.tenant is not None:
+            add("tenant = ?", scope.tenant)
+        if scope.accounts is not None:
+            marks = []
+            for account in scope.accounts:
+                args.append(account)
+                marks.append(f"${len(args)}")
+            where.append(f"account IN ({', '.join(marks)})" if marks else "1 = 0")
+        if filters.status is not None:
+            add("status = ?", filters.status.value)
+        if filters.account is not None:
+            add("account = ?", filters.account)
+        if filters.tenant is not None:
+            add("tenant = ?", filters.tenant)
+        if filters.item_id is not None:
+            add("item_id = ?", filters.item_id)
+        if filters.merchant_order_id is not None:
+            add("merchant_order_id = ?", filters.merchant_order_id)
+        if filters.created_after is not None:
+            add("created_at > ?", stamp(filters.created_after))
+        if filters.created_before is not None:
+            add("created_at < ?", stamp(filters.created_before))
+        if cursor is not None:
+            created, last_id = decode_cursor(cursor)
+            args.extend([created, last_id])
+            n = len(args)
+            where.append(f"(created_at < ${n - 1} OR (created_at = ${n - 1} AND id < ${n}))")
+        args.append(limit + 1)
+        sql = (
+            "SELECT * FROM orders"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}"
+        )
+        rows = await self.db.fetch(sql, *args)
+        records = [_record(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        next_cursor = encode_cursor(records[-1]) if more and records else None
+        return records, next_cursor
+
+    async def open_orders(self, older_than: datetime, limit: int = 100) -> list[OrderRecord]:
+        rows = await self.db.fetch(
+            "SELECT * FROM orders WHERE status IN ('pending', 'processing', 'unknown')"
+            " AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+            stamp(older_than),
+            limit,
+        )
+        return [_record(r) for r in rows]
+
+
+def encode_cursor(record: OrderRecord) -> str:
+    raw = json.dumps([stamp(record.created_at), record.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, order_id = json.loads(raw)
+        unstamp(created)
+        if not isinstance(order_id, str):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidField(
+            "cursor", "not a cursor this API gave out; pass next_cursor from the last page"
+        ) from None
+    return created, order_id
+
+
+def _record(row: Row) -> OrderRecord:
+    return OrderRecord(
+        id=row["id"],
+        reference=row["reference"],
+        tenant=row["tenant"],
+        account=row["account"],
+        merchant_order_id=row["merchant_order_id"],
+        request_hash=row["request_hash"],
+        item_id=int(row["item_id"]),
+        quantity=Decimal(row["quantity"]) if row["quantity"] is not None else None,
+        fields=json.loads(row["fields"]),
+        currency=row["currency"],
+        status=OrderStatus(row["status"]),
+        created_at=unstamp(row["created_at"]),
+        updated_at=unstamp(row["updated_at"]),
+        item_name=row["item_name"],
+        product_type=row["product_type"],
+        provider_order_id=row["provider_order_id"],
+        price=Decimal(row["price"]) if row["price"] is not None else None,
+        refund_amount=Decimal(row["refund_amount"]),
+        delivered_quantity=int(row["delivered_quantity"]),
+        codes=json.loads(row["codes"]),
+        error=row["error"],
+        error_message=row["error_message"],
+        completed_at=unstamp(row["completed_at"]) if row["completed_at"] else None,
+    )

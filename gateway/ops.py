@@ -1,0 +1,84 @@
+"""Operators' routes: liveness, readiness, metrics, and the gateway's own OpenAPI document."""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from gateway.clock import isoformat_z
+from gateway.http import METRICS
+from gateway.state import CATALOGS, DATABASE, SESSIONS
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when storage answers and at least one account can take orders."""
+    checks: dict[str, Any] = {}
+    try:
+        await request.app[DATABASE].ping()
+        checks["storage"] = {"ok": True}
+    except Exception as exc:  # any failure here is the answer, not a crash
+        checks["storage"] = {"ok": False, "error": type(exc).__name__}
+    accounts = {}
+    for name, session in request.app[SESSIONS].items():
+        catalog = request.app[CATALOGS][name]
+        state = session.state
+        accounts[name] = {
+            "ok": state.available,
+            "token": {
+                "state": "valid" if state.token_expires_at else "not yet exchanged",
+                "expires_at": isoformat_z(state.token_expires_at)
+                if state.token_expires_at
+                else None,
+                "error": state.last_error,
+            }
+            if state.available
+            else {"state": "unavailable", "error": state.last_error},
+            "catalog": {
+                "loaded": catalog.snapshot is not None,
+                "items": len(catalog.snapshot.items) if catalog.snapshot else 0,
+                "price_list": catalog.snapshot.source if catalog.snapshot else None,
+                "fetched_at": isoformat_z(catalog.snapshot.fetched_at)
+                if catalog.snapshot
+                else None,
+                "error": catalog.last_error,
+            },
+        }
+    ready = checks["storage"]["ok"] and any(a["ok"] for a in accounts.values())
+    return web.json_response(
+        {"ready": ready, "storage": checks["storage"], "accounts": accounts},
+        status=200 if ready else 503,
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(
+        body=request.app[METRICS].render(),
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+    )
+
+
+@functools.cache
+def tenant_openapi() -> str:
+    text = resources.files("gateway").joinpath("tenant-api.yaml").read_text()
+    return json.dumps(yaml.safe_load(text))
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.Response(text=tenant_openapi(), content_type="application/json")
+
+
+routes = [
+    web.get("/healthz", healthz),
+    web.get("/readyz", readyz),
+    web.get("/metrics", metrics),
+    web.get("/openapi.json", openapi),
+]

@@ -1,0 +1,258 @@
+"""The place-order pipeline, and reading orders back.
+
+place: route to an account → idempotency key → intent in the ledger →
+provider → outcome in the ledger. The tenant's `merchant_order_id` is unique
+per tenant: a repeat with the same body returns the existing order (200), a
+different body is a 409. An `Idempotency-Key` replays the first stored
+response; the same key with another body is a 422, and while the first call
+is still running a 409. A lost provider answer leaves the order `unknown`
+(202); a later read or the provider's webhook settles it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from gateway.accounts import AccountSession, OutcomeUnknown
+from gateway.clock import Clock
+from gateway.domain import OrderRecord, OrderStatus, PlaceRequest, ProviderOrder
+from gateway.errors import (
+    AccountNotAllowed,
+    Conflict,
+    Forbidden,
+    GatewayError,
+    IdempotencyInFlight,
+    IdempotencyMismatch,
+    NotFound,
+)
+from gateway.ledger import Claim, Ledger, OrderFilters, OrderScope
+from gateway.metrics import Metrics
+from gateway.tenants import Tenant
+from gateway.views import order_view
+
+log = structlog.get_logger()
+
+# How long a GET may serve a non-terminal order before reading it from the provider again.
+READ_THROUGH_AFTER = timedelta(seconds=2)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def request_hash(account: str, request: PlaceRequest) -> str:
+    canonical = json.dumps(
+        {
+            "account": account,
+            "item_id": request.item_id,
+            "quantity": None if request.quantity is None else str(request.quantity.normalize()),
+            "merchant_order_id": request.merchant_order_id,
+            "fields": request.fields,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def new_reference() -> str:
+    """The gateway's own unique reference, sent as the provider's merchant_order_id."""
+    return "gw_" + secrets.token_hex(16)
+
+
+class OrderDesk:
+    def __init__(
+        self,
+        ledger: Ledger,
+        sessions: dict[str, AccountSession],
+        currencies: dict[str, str],
+        clock: Clock,
+        metrics: Metrics,
+        idempotency_ttl: timedelta,
+    ) -> None:
+        self.ledger = ledger
+        self.sessions = sessions
+        self.currencies = currencies
+        self.clock = clock
+        self.metrics = metrics
+        self.idempotency_ttl = idempotency_ttl
+
+    def account_for(self, tenant: Tenant, requested: str | None) -> str:
+        account = requested or tenant.default_account
+        if not tenant.may_use(account):
+            raise AccountNotAllowed(
+                f"tenant {tenant.name!r} may not use account {account!r}; "
+                f"use one of: {', '.join(tenant.accounts)}",
+                details={"field": "account", "allowed": list(tenant.accounts)},
+            )
+        return account
+
+    async def place(self, tenant: Tenant, request: PlaceRequest, key: str | None) -> Answer:
+        if not tenant.may_place:
+            raise Forbidden(f"tenant {tenant.name!r} is an observer and may not place orders")
+        account = self.account_for(tenant, request.account)
+        digest = request_hash(account, request)
+        if key is None:
+            return await self._place(tenant, account, request, digest, None)
+        claim = await self.ledger.claim_key(tenant.name, key, digest, self.idempotency_ttl)
+        if claim.outcome is Claim.MISMATCH:
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was used with a different request body; "
+                "use a new key for a new request",
+                details={"idempotency_key": key},
+            )
+        if claim.outcome is Claim.IN_FLIGHT:
+            raise IdempotencyInFlight(
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+                details={"idempotency_key": key, "order_id": claim.order_id},
+                headers={"Retry-After": "1"},
+            )
+        if claim.outcome is Claim.REPLAY:
+            self.metrics.orders.labels(account=account, outcome="replayed").inc()
+            assert claim.status is not None
+            return Answer(claim.status, claim.body, replayed=True)
+        try:
+            answer = await self._place(tenant, account, request, digest, key)
+        except GatewayError as exc:
+            if exc.status >= 500:
+                await self.ledger.release_key(tenant.name, key)  # worth retrying as is
+            else:
+                await self.ledger.finish_key(
+                    tenant.name, key, exc.status, _error_body(exc), None
+                )
+            raise
+        except BaseException:
+            await self.ledger.release_key(tenant.name, key)
+            raise
+        await self.ledger.finish_key(
+            tenant.name, key, answer.status, answer.body, answer.body.get("id")
+        )
+        return answer
+
+    async def _place(
+        self,
+        tenant: Tenant,
+        account: str,
+        request: PlaceRequest,
+        digest: str,
+        key: str | None,
+    ) -> Answer:
+        now = self.clock.now()
+        intent = OrderRecord(
+            id=str(uuid.uuid4()),
+            reference=new_reference(),
+            tenant=tenant.name,
+            account=account,
+            merchant_order_id=request.merchant_order_id,
+            request_hash=digest,
+            item_id=request.item_id,
+            quantity=request.quantity,
+            fields=request.fields,
+            currency=self.currencies[account],
+            status=OrderStatus.UNKNOWN,
+            created_at=now,
+            updated_at=now,
+        )
+        existing = await self.ledger.record_intent(intent)
+        if existing is not None:
+            if existing.request_hash != digest:
+                raise Conflict(
+                    f"merchant_order_id {request.merchant_order_id!r} is already order "
+                    f"{existing.id} with a different request; use a new merchant_order_id",
+                    details={"field": "merchant_order_id", "order_id": existing.id},
+                )
+            self.metrics.orders.labels(account=account, outcome="existing").inc()
+            return Answer(200, order_view(existing, show_codes=True), replayed=True)
+        if key is not None:
+            await self.ledger.attach_key(tenant.name, key, intent.id)
+        session = self.sessions[account]
+        try:
+            placed = await session.place_order(intent.reference, request)
+        except OutcomeUnknown as exc:
+            await self.ledger.touch(intent.id)
+            self.metrics.orders.labels(account=account, outcome="unknown").inc()
+            log.warning("order_outcome_unknown", order_id=intent.id, reason=exc.reason)
+            return Answer(202, order_view(intent, show_codes=True))
+        except GatewayError:
+            await self.ledger.discard(intent.id)
+            self.metrics.orders.labels(account=account, outcome="rejected").inc()
+            raise
+        record = await self.ledger.apply(intent.id, placed)
+        self.metrics.orders.labels(account=account, outcome="placed").inc()
+        log.info("order_placed", order_id=record.id, provider_order_id=placed.provider_order_id)
+        return Answer(201, order_view(record, show_codes=True))
+
+    # --- reading ------------------------------------------------------------------
+
+    def scope_for(self, tenant: Tenant) -> OrderScope:
+        if tenant.role.value == "admin":
+            return OrderScope()
+        if tenant.role.value == "observer":
+            return OrderScope(accounts=tenant.accounts)
+        return OrderScope(tenant=tenant.name)
+
+    async def get(self, tenant: Tenant, order_id: str) -> dict[str, Any]:
+        record = await self.ledger.get(order_id) if _is_uuid(order_id) else None
+        if record is None or not self.scope_for(tenant).admits(record):
+            raise NotFound(f"no order {order_id} for tenant {tenant.name!r}")
+        record = await self._read_through(record)
+        return order_view(record, show_codes=record.tenant == tenant.name)
+
+    async def _read_through(self, record: OrderRecord) -> OrderRecord:
+        """A non-terminal order the provider knows is read again once it is a little stale."""
+        if record.status.terminal or record.provider_order_id is None:
+            return record
+        if self.clock.now() - record.updated_at < READ_THROUGH_AFTER:
+            return record
+        try:
+            seen = await self.sessions[record.account].get_order(record.provider_order_id)
+        except GatewayError as exc:
+            log.warning("order_read_through_failed", order_id=record.id, error=exc.code)
+            return record
+        return await self.ledger.apply(record.id, seen)
+
+    async def list(
+        self, tenant: Tenant, filters: OrderFilters, limit: int, cursor: str | None
+    ) -> dict[str, Any]:
+        if filters.account is not None and tenant.role.value != "admin":
+            self.account_for(tenant, filters.account)
+        records, next_cursor = await self.ledger.list(
+            self.scope_for(tenant), filters, limit, cursor
+        )
+        return {
+            "data": [order_view(r, show_codes=r.tenant == tenant.name) for r in records],
+            "next_cursor": next_cursor,
+        }
+
+    async def settle(self, account: str, seen: ProviderOrder) -> OrderRecord | None:
+        """Apply what the provider said about one of this account's orders (webhook path)."""
+        if seen.reference is None:
+            return None
+        record = await self.ledger.by_reference(seen.reference)
+        if record is None or record.account != account:
+            return None
+        return await self.ledger.apply(record.id, seen)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _error_body(exc: GatewayError) -> dict[str, Any]:
+    return {"error": {"code": exc.code, "message": exc.message, "details": exc.details or None}}
+

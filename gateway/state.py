@@ -1,0 +1,20 @@
+"""Typed keys for everything the app holds; each resource is made once, in `cleanup_ctx`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.accounts import AccountSession
+from gateway.catalog import AccountCatalog
+from gateway.config import Config
+from gateway.ledger import Ledger
+from gateway.orders import OrderDesk
+from gateway.storage import Database
+
+CONFIG = web.AppKey("config", Config)
+DATABASE = web.AppKey("database", Database)
+LEDGER = web.AppKey("ledger", Ledger)
+SESSIONS = web.AppKey("sessions", dict[str, AccountSession])
+CATALOGS = web.AppKey("catalogs", dict[str, AccountCatalog])
+DESK = web.AppKey("desk", OrderDesk)
+WEBHOOK_SECRETS = web.AppKey("webhook_secrets", dict[str, str])

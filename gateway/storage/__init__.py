@@ -1,0 +1,5 @@
+"""Storage behind one interface, two engines: SQLite (embedded default) and PostgreSQL."""
+
+from gateway.storage.database import Database, Row, Transaction, open_database
+
+__all__ = ["Database", "Row", "Transaction", "open_database"]

@@ -1,0 +1,65 @@
+"""How the gateway's objects look in JSON: money as decimal strings, codes only to their owner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.catalog import CatalogItem
+from gateway.clock import isoformat_z
+from gateway.domain import OrderRecord, money_text, quantity_text
+
+
+def order_view(order: OrderRecord, *, show_codes: bool) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "tenant": order.tenant,
+        "account": order.account,
+        "provider_order_id": order.provider_order_id,
+        "item_id": order.item_id,
+        "item_name": order.item_name,
+        "product_type": order.product_type,
+        "quantity": None if order.quantity is None else quantity_text(order.quantity),
+        "delivered_quantity": order.delivered_quantity,
+        "price": None if order.price is None else money_text(order.price),
+        "refund_amount": money_text(order.refund_amount),
+        "currency": order.currency,
+        "fields": order.fields,
+        "status": order.status.value,
+        "error": order.error,
+        "error_message": order.error_message,
+        "codes": list(order.codes) if show_codes else None,
+        "merchant_order_id": order.merchant_order_id,
+        "created_at": isoformat_z(order.created_at),
+        "completed_at": isoformat_z(order.completed_at) if order.completed_at else None,
+    }
+
+
+def item_view(item: CatalogItem, account: str, currency: str, source: str) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "product_type": item.product_type,
+        "account": account,
+        "price": money_text(item.price),
+        "subscriber_price": (
+            None if item.subscriber_price is None else money_text(item.subscriber_price)
+        ),
+        "currency": currency,
+        "price_list": source,
+        "stock": item.stock,
+        "min_quantity": quantity_text(item.min_quantity),
+        "max_quantity": quantity_text(item.max_quantity),
+        "available": item.available,
+        "fields": [
+            {
+                "name": f.name,
+                "label": f.label,
+                "type": f.type,
+                "required": f.required,
+                "options": [{"id": o.id, "name": o.name} for o in f.options]
+                if f.type == "choice"
+                else None,
+            }
+            for f in item.fields
+        ],
+    }
