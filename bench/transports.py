@@ -23,12 +23,12 @@ from httpx_aiohttp import AiohttpTransport
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.sandbox import demo_accounts  # noqa: E402
-from generated.api.account import get_balance  # noqa: E402
-from generated.api.auth import exchange_token  # noqa: E402
-from generated.client import AuthenticatedClient, Client  # noqa: E402
-from generated.models import TokenRequest, TokenResponse  # noqa: E402
-from tests.processes import sandbox_process  # noqa: E402
+from gateway.sandbox import demo_accounts
+from generated.api.account import get_balance
+from generated.api.auth import exchange_token
+from generated.client import AuthenticatedClient, Client
+from generated.models import TokenRequest, TokenResponse
+from tests.processes import sandbox_process
 
 Transport = Callable[[str, str], httpx.AsyncClient]
 
@@ -113,8 +113,6 @@ if __name__ == "__main__":
     results = asyncio.run(main(args))
     print(f"{'transport':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for name, r in results.items():
-        print(
-            f"{name:<28} {r['req_per_s_median']:>8.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}"
-        )
+        print(f"{name:<28} {r['req_per_s_median']:>8.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -54,7 +54,6 @@ from generated.api.catalog import download_catalog, download_personal_catalog
 from generated.api.orders import get_order, place_order
 from generated.client import Client
 from generated.models import (
-    AuthError,
     Balance,
     Error,
     Order,
@@ -134,9 +133,7 @@ class AccountSession:
         downloads = httpx.AsyncClient(
             base_url=self.config.catalog_url, timeout=timeout, transport=AiohttpTransport()
         )
-        self._downloads = Client(base_url=self.config.catalog_url).set_async_httpx_client(
-            downloads
-        )
+        self._downloads = Client(base_url=self.config.catalog_url).set_async_httpx_client(downloads)
 
     async def close(self) -> None:
         for client in (self._api, self._downloads):
@@ -168,8 +165,10 @@ class AccountSession:
                 and self._clock.now() - self.state.unavailable_since < self._retry_unavailable
             ):
                 raise self._unavailable_error()
-            reason = "expiry" if self._token is not None and stale is None else (
-                "rejected" if stale is not None else "first_use"
+            reason = (
+                "expiry"
+                if self._token is not None and stale is None
+                else ("rejected" if stale is not None else "first_use")
             )
             token = await self._exchange()
             self._metrics.token_renewals.labels(account=self.name, reason=reason).inc()
@@ -429,4 +428,3 @@ def _expiry(token: str, now: datetime) -> datetime:
     except jwt.InvalidTokenError:
         pass
     return now + DEFAULT_TOKEN_LIFETIME
-

@@ -1,4 +1,4 @@
-"""`/v1/catalog` and `/v1/accounts`: what a tenant may buy, at which price, and with what balance."""
+"""`/v1/catalog` and `/v1/accounts`: what a tenant may buy, at what price, with what balance."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from aiohttp import web
 from gateway import params
 from gateway.catalog import AccountCatalog
 from gateway.domain import money_text
-from gateway.errors import Forbidden, NotFound
+from gateway.errors import Forbidden, InvalidField, NotFound
 from gateway.http import authenticate
 from gateway.state import CATALOGS, CONFIG, DESK, SESSIONS
 from gateway.tenants import Tenant
@@ -29,7 +29,7 @@ async def list_items(request: web.Request) -> web.Response:
     account, catalog = _catalog(request, tenant)
     product_type = query.get("product_type")
     if product_type is not None and product_type not in PRODUCT_TYPES:
-        raise params.InvalidField("product_type", f"one of {', '.join(PRODUCT_TYPES)}")
+        raise InvalidField("product_type", f"one of {', '.join(PRODUCT_TYPES)}")
     available = params.boolean(query, "available")
     needle = (query.get("q") or "").casefold()
     limit = params.limit(query)

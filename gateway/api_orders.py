@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway import params
+from gateway.errors import InvalidField
 from gateway.http import REQUEST_ID, authenticate, read_json
 from gateway.ledger import OrderFilters
 from gateway.state import DESK
@@ -41,7 +42,7 @@ async def list_orders(request: web.Request) -> web.Response:
     params.only(query, LIST_PARAMS)
     requested_tenant = query.get("tenant")
     if requested_tenant is not None and tenant.role.value != "admin":
-        raise params.InvalidField("tenant", "only an admin may filter by tenant")
+        raise InvalidField("tenant", "only an admin may filter by tenant")
     filters = OrderFilters(
         status=params.status(query),
         account=query.get("account"),

@@ -4,21 +4,56 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
-
-from aiohttp import web
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.clock import Clock, ManualClock, SystemClock
+from gateway.config import Config, ConfigError, Role
 from gateway.logs import configure_logging
+from gateway.serving import start, until_stopped
+
+if TYPE_CHECKING:
+    from gateway.app import AccountSecrets
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    parser = argparse.ArgumentParser(prog="gateway", description="The order gateway.")
     parser.add_argument("--log-level", default="info", help="debug, info, warning, error")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the gateway from a config file")
+    serve.add_argument("--config", type=Path, required=True)
+
+    demo = commands.add_parser(
+        "demo", help="the sandbox provider and a gateway in front of it, with demo tenants"
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080, help="the gateway's port (0: any)")
+    demo.add_argument("--sandbox-port", type=int, default=8081, help="the sandbox's port (0: any)")
+    demo.add_argument("--storage", help="storage URL (default: SQLite in a temporary folder)")
+
+    config = commands.add_parser("config", help="check a config file")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    check = config_commands.add_parser("check", help="name the first key that is wrong, and why")
+    check.add_argument("file", type=Path)
+
+    tenants = commands.add_parser("tenants", help="add tenants, rotate their tokens, list them")
+    tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True)
+    add = tenant_commands.add_parser("add", help="add a tenant; prints its token once")
+    add.add_argument("name")
+    add.add_argument("--config", type=Path, required=True)
+    add.add_argument("--accounts", required=True, help="comma-separated account names")
+    add.add_argument("--default", help="default account (default: the first)")
+    add.add_argument("--role", choices=[r.value for r in Role], default="tenant")
+    rotate = tenant_commands.add_parser("rotate-token", help="a new token; prints it once")
+    rotate.add_argument("name")
+    rotate.add_argument("--config", type=Path, required=True)
+    rotate.add_argument("--drop-old", action="store_true", help="old tokens stop working now")
+    listing = tenant_commands.add_parser("list", help="tenants, roles, accounts, token counts")
+    listing.add_argument("--config", type=Path, required=True)
 
     sandbox = commands.add_parser(
         "sandbox", help="run the sandbox provider (a faithful stand-in for the real one)"
@@ -44,9 +79,111 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
-    if args.command == "sandbox":
-        return _run_sandbox(args)
-    return _run_codegen(args)
+    try:
+        runner: Callable[[argparse.Namespace], int] = {
+            "serve": _run_serve,
+            "demo": _run_demo,
+            "config": _run_config_check,
+            "tenants": _run_tenants,
+            "sandbox": _run_sandbox,
+            "codegen": _run_codegen,
+        }[args.command]
+        return runner(args)
+    except ConfigError as exc:
+        print(f"config error: {exc.key}: {exc.reason}", file=sys.stderr)
+        return 1
+
+
+# --- the gateway -------------------------------------------------------------------------
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from gateway.app import Settings, create_app
+    from gateway.config import load
+
+    config = load(args.config)
+    app = create_app(Settings(config, _secrets(config)))
+
+    async def serve() -> None:
+        runner, port = await start(app, config.server.host, config.server.port)
+        print(f"Gateway on http://{config.server.host}:{port} (API at /v1, /openapi.json)")
+        sys.stdout.flush()
+        try:
+            await until_stopped()
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(serve())
+    return 0
+
+
+def _secrets(config: Config) -> dict[str, AccountSecrets]:
+    from gateway.app import AccountSecrets
+
+    return {
+        name: AccountSecrets(
+            account.api_key.resolve(f"accounts.{name}.api_key"),
+            account.webhook_secret.resolve(f"accounts.{name}.webhook_secret"),
+        )
+        for name, account in config.accounts.items()
+    }
+
+
+def _run_config_check(args: argparse.Namespace) -> int:
+    from gateway.config import check_secrets, load
+
+    config = load(args.file)
+    check_secrets(config)
+    print(f"{args.file}: ok")
+    print(f"  storage: {config.storage_url.split(':', 1)[0]}")
+    for account in config.accounts.values():
+        print(
+            f"  account {account.name}: {account.base_url} ({account.currency}); "
+            f"api_key from {account.api_key.describe()}, "
+            f"webhook_secret from {account.webhook_secret.describe()}"
+        )
+    for tenant in config.tenants.values():
+        print(
+            f"  tenant {tenant.name}: {tenant.role.value}, accounts {', '.join(tenant.accounts)}, "
+            f"{len(tenant.token_hashes)} token(s)"
+        )
+    return 0
+
+
+def _run_tenants(args: argparse.Namespace) -> int:
+    from gateway import tenants
+    from gateway.config import load
+
+    if args.tenants_command == "list":
+        for entry in tenants.list_tenants(load(args.config)):
+            print(
+                f"{entry['name']}: {entry['role']}, accounts {', '.join(entry['accounts'])} "
+                f"(default {entry['default_account']}), {entry['tokens']} token(s)"
+            )
+        return 0
+    if args.tenants_command == "add":
+        accounts = [a.strip() for a in args.accounts.split(",") if a.strip()]
+        token = tenants.add(args.config, args.name, accounts, args.default, Role(args.role))
+    else:
+        token = tenants.rotate_token(args.config, args.name, keep_old=not args.drop_old)
+    print(token)
+    print(
+        "This token is shown once; the config keeps only its hash. Restart the gateway to load it.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from gateway.demo import run_demo
+
+    with tempfile.TemporaryDirectory(prefix="gateway-demo-") as tmp:
+        storage = args.storage or f"sqlite:///{Path(tmp) / 'gateway.sqlite3'}"
+        asyncio.run(run_demo(args.host, args.port, args.sandbox_port, storage))
+    return 0
+
+
+# --- the sandbox and the client ----------------------------------------------------------
 
 
 def _run_codegen(args: argparse.Namespace) -> int:
@@ -93,27 +230,16 @@ def _run_sandbox(args: argparse.Namespace) -> int:
         print("  admin: GET/PATCH /sandbox/accounts, PUT /sandbox/accounts/{name}/faults, ...")
         sys.stdout.flush()
 
-    asyncio.run(_serve(app, args.host, args.port, banner))
+    async def serve() -> None:
+        runner, port = await start(app, args.host, args.port)
+        banner(port)
+        try:
+            await until_stopped()
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(serve())
     return 0
-
-
-async def _serve(app: web.Application, host: str, port: int, ready: Callable[[int], None]) -> None:
-    """Serve until SIGINT or SIGTERM; `ready` gets the bound port (useful with --port 0)."""
-    runner = web.AppRunner(app, shutdown_timeout=5, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = runner.addresses[0][1] if runner.addresses else port
-    ready(bound)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
 
 
 if __name__ == "__main__":

@@ -146,7 +146,9 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
     accounts_raw = _table(raw, "accounts")
     if not accounts_raw:
         raise ConfigError("accounts", "name at least one provider account: [accounts.NAME]")
-    accounts = {name: _account(name, _table(accounts_raw, name, "accounts")) for name in accounts_raw}
+    accounts = {
+        name: _account(name, _table(accounts_raw, name, "accounts")) for name in accounts_raw
+    }
     tenants_raw = _table(raw, "tenants")
     tenants = {
         name: _tenant(name, _table(tenants_raw, name, "tenants"), accounts) for name in tenants_raw
@@ -233,7 +235,9 @@ def _tenant(name: str, raw: dict[str, Any], accounts: dict[str, AccountConfig]) 
             raise ConfigError(f"{where}.accounts", f"no account named {account!r} in [accounts]")
     default = _str(raw, where, "default_account", allowed[0])
     if default not in allowed:
-        raise ConfigError(f"{where}.default_account", f"{default!r} is not in this tenant's accounts")
+        raise ConfigError(
+            f"{where}.default_account", f"{default!r} is not in this tenant's accounts"
+        )
     role_raw = _str(raw, where, "role", "tenant")
     try:
         role = Role(role_raw)
@@ -273,7 +277,9 @@ def _table(raw: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
 
 def _name(name: str, where: str) -> None:
     if not NAME.match(name):
-        raise ConfigError(where, "names are lower-case letters, digits, - and _, starting with a letter")
+        raise ConfigError(
+            where, "names are lower-case letters, digits, - and _, starting with a letter"
+        )
 
 
 _MISSING: Any = object()
@@ -324,7 +330,8 @@ def _secret(raw: dict[str, Any], where: str, key: str) -> SecretRef:
         raise ConfigError(path, 'required: { env = "VAR" } or { file = "path" }')
     if isinstance(value, str):
         raise ConfigError(
-            path, 'secrets are never written in the config; use { env = "VAR" } or { file = "path" }'
+            path,
+            'secrets are never written in the config; use { env = "VAR" } or { file = "path" }',
         )
     if not isinstance(value, dict) or len(value) != 1 or not set(value) <= {"env", "file"}:
         raise ConfigError(path, 'exactly one of { env = "VAR" } or { file = "path" }')

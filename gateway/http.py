@@ -58,8 +58,10 @@ def _route(request: web.Request) -> str:
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id, context for every log line, one canonical line per request, and metrics."""
     incoming = request.headers.get("X-Request-Id", "")
-    request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else (
-        "req_" + secrets.token_hex(8)
+    request_id = (
+        incoming
+        if 0 < len(incoming) <= 128 and incoming.isprintable()
+        else ("req_" + secrets.token_hex(8))
     )
     request[REQUEST_ID] = request_id
     structlog.contextvars.clear_contextvars()
@@ -78,8 +80,12 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     metrics.requests.labels(method=request.method, route=route, status=str(response.status)).inc()
     metrics.request_latency.labels(route=route).observe(elapsed)
     if route not in ("/healthz", "/metrics"):
+        bound = structlog.contextvars.get_contextvars()
         log.info(
             "request",
+            request_id=request_id,
+            tenant=bound.get("tenant"),
+            account=bound.get("account"),
             method=request.method,
             route=route,
             status=response.status,
@@ -107,7 +113,7 @@ async def _render_errors(
             request_id,
             404,
             "not_found",
-            f"no such route: {request.method} {request.path}; the API is described at /openapi.json",
+            f"no such route: {request.method} {request.path}; the API is at /openapi.json",
         )
     except web.HTTPMethodNotAllowed as exc:
         return error_response(

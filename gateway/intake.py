@@ -45,7 +45,9 @@ async def provider_webhook(request: web.Request) -> web.Response:
         seen = parse_webhook(json.loads(body))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("provider_webhook_malformed", account=account, error=str(exc))
-        raise BadRequest("the webhook body does not match the provider's documented payload") from exc
+        raise BadRequest(
+            "the webhook body does not match the provider's documented payload"
+        ) from exc
     record = await request.app[DESK].settle(account, seen)
     log.info(
         "provider_webhook_applied",

@@ -79,14 +79,13 @@ class Ledger:
 
     # --- idempotency keys ---------------------------------------------------------
 
-    async def claim_key(
-        self, tenant: str, key: str, request_hash: str, ttl: timedelta
-    ) -> KeyClaim:
+    async def claim_key(self, tenant: str, key: str, request_hash: str, ttl: timedelta) -> KeyClaim:
         """Take a key for this request, or say why not. Exactly one concurrent caller gets NEW."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
             await tx.execute(
-                "DELETE FROM idempotency_keys WHERE tenant = $1 AND idem_key = $2 AND created_at < $3",
+                "DELETE FROM idempotency_keys"
+                " WHERE tenant = $1 AND idem_key = $2 AND created_at < $3",
                 tenant,
                 key,
                 stamp(now - ttl),
@@ -239,7 +238,7 @@ class Ledger:
             "UPDATE orders SET updated_at = $2 WHERE id = $1", order_id, stamp(self.clock.now())
         )
 
-    async def list(
+    async def page(
         self, scope: OrderScope, filters: OrderFilters, limit: int, cursor: str | None
     ) -> tuple[list[OrderRecord], str | None]:
         where: list[str] = []

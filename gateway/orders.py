@@ -102,6 +102,7 @@ class OrderDesk:
         if not tenant.may_place:
             raise Forbidden(f"tenant {tenant.name!r} is an observer and may not place orders")
         account = self.account_for(tenant, request.account)
+        structlog.contextvars.bind_contextvars(account=account)
         digest = request_hash(account, request)
         if key is None:
             return await self._place(tenant, account, request, digest, None)
@@ -128,9 +129,7 @@ class OrderDesk:
             if exc.status >= 500:
                 await self.ledger.release_key(tenant.name, key)  # worth retrying as is
             else:
-                await self.ledger.finish_key(
-                    tenant.name, key, exc.status, _error_body(exc), None
-                )
+                await self.ledger.finish_key(tenant.name, key, exc.status, _error_body(exc), None)
             raise
         except BaseException:
             await self.ledger.release_key(tenant.name, key)
@@ -227,7 +226,7 @@ class OrderDesk:
     ) -> dict[str, Any]:
         if filters.account is not None and tenant.role.value != "admin":
             self.account_for(tenant, filters.account)
-        records, next_cursor = await self.ledger.list(
+        records, next_cursor = await self.ledger.page(
             self.scope_for(tenant), filters, limit, cursor
         )
         return {
@@ -255,4 +254,3 @@ def _is_uuid(value: str) -> bool:
 
 def _error_body(exc: GatewayError) -> dict[str, Any]:
     return {"error": {"code": exc.code, "message": exc.message, "details": exc.details or None}}
-

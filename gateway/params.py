@@ -60,13 +60,13 @@ def place_request(body: Any) -> PlaceRequest:
 
 def _quantity(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidField("quantity", "a positive number, or a decimal string such as \"12.50\"")
+        raise InvalidField("quantity", 'a positive number, or a decimal string such as "12.50"')
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidField("quantity", "must be finite")
     try:
         quantity = Decimal(str(value))
     except InvalidOperation:
-        raise InvalidField("quantity", "not a number; send e.g. 2 or \"12.50\"") from None
+        raise InvalidField("quantity", 'not a number; send e.g. 2 or "12.50"') from None
     if not quantity.is_finite() or quantity <= 0:
         raise InvalidField("quantity", "must be a positive number")
     if quantity > Decimal("1e12"):
@@ -85,7 +85,9 @@ def idempotency_key(value: str | None) -> str | None:
 def only(query: MultiMapping[str], allowed: set[str]) -> None:
     for key in query:
         if key not in allowed:
-            raise InvalidField(key, f"unknown query parameter; this list takes {', '.join(sorted(allowed))}")
+            raise InvalidField(
+                key, f"unknown query parameter; this list takes {', '.join(sorted(allowed))}"
+            )
 
 
 def limit(query: MultiMapping[str]) -> int:
@@ -113,9 +115,7 @@ def status(query: MultiMapping[str]) -> OrderStatus | None:
     try:
         return OrderStatus(raw)
     except ValueError:
-        raise InvalidField(
-            "status", f"one of {', '.join(s.value for s in OrderStatus)}"
-        ) from None
+        raise InvalidField("status", f"one of {', '.join(s.value for s in OrderStatus)}") from None
 
 
 def timestamp(query: MultiMapping[str], name: str) -> datetime | None:

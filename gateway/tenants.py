@@ -77,9 +77,7 @@ def _save(path: Path, doc: tomlkit.TOMLDocument) -> Config:
     return parse(doc.unwrap(), base=path.parent)
 
 
-def add(
-    path: Path, name: str, accounts: list[str], default_account: str | None, role: Role
-) -> str:
+def add(path: Path, name: str, accounts: list[str], default_account: str | None, role: Role) -> str:
     doc = _load(path)
     tenants: Any = doc.setdefault("tenants", tomlkit.table(is_super_table=True))
     if name in tenants:

@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from multidict import CIMultiDict
 
 from gateway.app import AccountSecrets, Settings, create_app
 from gateway.clock import ManualClock
@@ -177,7 +178,9 @@ async def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
         await conn.close()
 
 
-def gateway_config(provider_url: str, storage_url: str, **gateway: Any) -> Config:
+def gateway_config(
+    provider_url: str, storage_url: str, timeout_seconds: float = 2.0, **gateway: Any
+) -> Config:
     def account(client_id: str) -> dict[str, Any]:
         return {
             "base_url": provider_url,
@@ -185,7 +188,7 @@ def gateway_config(provider_url: str, storage_url: str, **gateway: Any) -> Confi
             "currency": "EUR",
             "api_key": {"env": "UNUSED"},
             "webhook_secret": {"env": "UNUSED"},
-            "timeout_seconds": 2,
+            "timeout_seconds": timeout_seconds,
         }
 
     def tenant(name: str, accounts: list[str], role: str = "tenant") -> dict[str, Any]:
@@ -210,7 +213,7 @@ def gateway_config(provider_url: str, storage_url: str, **gateway: Any) -> Confi
 class Answer:
     status: int
     body: Any
-    headers: dict[str, str]
+    headers: CIMultiDict[str]
 
 
 @dataclass
@@ -246,30 +249,43 @@ class Gateway:
                 body = _json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode()
-            return Answer(response.status, body, dict(response.headers))
+            return Answer(response.status, body, CIMultiDict(response.headers))
 
     async def place(self, tenant: str = "shop", **body: Any) -> Answer:
         return await self.call("POST", "/v1/orders", tenant, json=body)
 
 
-@pytest.fixture
-def gateway_settings(provider: Provider, storage_url: str, clock: ManualClock) -> Settings:
-    secrets = {
-        name: AccountSecrets(provider.key(name), provider.sandbox.account(name).webhook_secret)
-        for name in ("main", "partner")
-    }
-    return Settings(gateway_config(provider.url, storage_url), secrets, clock, background=False)
+GatewayFactory = Callable[..., Awaitable[Gateway]]
 
 
 @pytest.fixture
-async def gateway(
-    aiohttp_server: AiohttpServer, provider: Provider, gateway_settings: Settings
-) -> AsyncIterator[Gateway]:
-    app = create_app(gateway_settings)
-    server = await aiohttp_server(app)
-    for name in ("main", "partner"):
-        provider.sandbox.account(name).webhook_url = str(
-            server.make_url(f"/provider-webhooks/{name}")
-        )
-    async with aiohttp.ClientSession() as http:
-        yield Gateway(server, app, provider, http)
+async def make_gateway(
+    aiohttp_server: AiohttpServer, provider: Provider, storage_url: str, clock: ManualClock
+) -> AsyncIterator[GatewayFactory]:
+    """Build a gateway in front of the sandbox; keyword arguments change its config."""
+    sessions: list[aiohttp.ClientSession] = []
+
+    async def make(timeout_seconds: float = 2.0, **gateway: Any) -> Gateway:
+        config = gateway_config(provider.url, storage_url, timeout_seconds, **gateway)
+        secrets = {
+            name: AccountSecrets(provider.key(name), provider.sandbox.account(name).webhook_secret)
+            for name in ("main", "partner")
+        }
+        app = create_app(Settings(config, secrets, clock, background=False))
+        server = await aiohttp_server(app)
+        for name in ("main", "partner"):
+            provider.sandbox.account(name).webhook_url = str(
+                server.make_url(f"/provider-webhooks/{name}")
+            )
+        http = aiohttp.ClientSession()
+        sessions.append(http)
+        return Gateway(server, app, provider, http)
+
+    yield make
+    for http in sessions:
+        await http.close()
+
+
+@pytest.fixture
+async def gateway(make_gateway: GatewayFactory) -> Gateway:
+    return await make_gateway()

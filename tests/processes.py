@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -15,24 +16,32 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def sandbox_process(*args: str, timeout: float = 20.0) -> Iterator[str]:
-    """Run `gateway sandbox --port 0 ARGS…` and yield its base URL once it listens."""
+def gateway_process(
+    *args: str, env: dict[str, str] | None = None, lines: int = 1, timeout: float = 20.0
+) -> Iterator[list[str]]:
+    """Run `gateway ARGS…` and yield the first `lines` lines it prints once it prints them."""
     proc = subprocess.Popen(
-        [*GATEWAY, "--log-level", "warning", "sandbox", "--port", "0", *args],
+        [*GATEWAY, "--log-level", "warning", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     try:
-        first: list[str] = []
-        reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()))  # type: ignore[union-attr]
+        printed: list[str] = []
+
+        def read() -> None:
+            assert proc.stdout is not None
+            for _ in range(lines):
+                printed.append(proc.stdout.readline())
+
+        reader = threading.Thread(target=read, daemon=True)
         reader.start()
         reader.join(timeout)
-        match = re.search(r"on (http://\S+)", first[0] if first else "")
-        if match is None:
-            raise RuntimeError(f"the sandbox did not start: {first!r}")
-        yield match.group(1)
+        if len(printed) < lines or not printed[-1]:
+            raise RuntimeError(f"gateway {' '.join(args)} did not start: {printed!r}")
+        yield printed
     finally:
         proc.terminate()
         try:
@@ -42,3 +51,17 @@ def sandbox_process(*args: str, timeout: float = 20.0) -> Iterator[str]:
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@contextmanager
+def sandbox_process(*args: str) -> Iterator[str]:
+    """Run `gateway sandbox --port 0 ARGS…` and yield its base URL once it listens."""
+    with gateway_process("sandbox", "--port", "0", *args) as printed:
+        yield url_in(printed[0])
+
+
+def url_in(line: str) -> str:
+    match = re.search(r"on (http://[^\s]+)", line)
+    if match is None:
+        raise RuntimeError(f"no URL in {line!r}")
+    return match.group(1)

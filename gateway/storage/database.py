@@ -244,7 +244,9 @@ async def migrate(db: Database) -> list[int]:
             if db.engine == "postgresql":
                 # Several gateway processes may start at once: one migrates, the others wait.
                 await tx.execute("SELECT pg_advisory_xact_lock(727274)")
-            done = await tx.fetchrow("SELECT version FROM schema_migrations WHERE version = $1", version)
+            done = await tx.fetchrow(
+                "SELECT version FROM schema_migrations WHERE version = $1", version
+            )
             if done is not None:
                 continue
             for statement in _statements(sql):

@@ -1,0 +1,30 @@
+"""Running aiohttp apps on real ports until the process is told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+from aiohttp import web
+
+
+async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Start an app; returns its runner and the port it bound (useful with port 0)."""
+    runner = web.AppRunner(app, shutdown_timeout=5, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, int(runner.addresses[0][1]) if runner.addresses else port
+
+
+async def until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

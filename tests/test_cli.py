@@ -1,0 +1,144 @@
+"""The `gateway` command: config check, tenants, serve and demo as real processes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.cli import main
+from gateway.config import load
+from gateway.sandbox import demo_accounts
+from gateway.tenants import TenantDirectory
+from tests.processes import ROOT, gateway_process, sandbox_process, url_in
+
+EXAMPLE = ROOT / "gateway.example.toml"
+SECRETS = {
+    "MAIN_API_KEY": demo_accounts(0)[0].api_keys[0],
+    "MAIN_WEBHOOK_SECRET": demo_accounts(0)[0].webhook_secret,
+    "PARTNER_API_KEY": demo_accounts(0)[1].api_keys[0],
+    "PARTNER_WEBHOOK_SECRET": demo_accounts(0)[1].webhook_secret,
+}
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    copy = tmp_path / "gateway.toml"
+    shutil.copy(EXAMPLE, copy)
+    return copy
+
+
+def test_config_check_accepts_the_example_and_prints_no_secret(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    assert main(["config", "check", str(example)]) == 0
+    out = capsys.readouterr().out
+    assert "ok" in out and "api_key from env MAIN_API_KEY" in out
+    assert not any(value in out for value in SECRETS.values())
+
+
+def test_config_check_names_a_missing_secret(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in SECRETS:
+        monkeypatch.delenv(name, raising=False)
+    assert main(["config", "check", str(example)]) == 1
+    assert "accounts.main.api_key: environment variable MAIN_API_KEY is not set" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (('currency = "EUR"', 'currency = "euro"'), "accounts.main.currency"),
+        (('api_key = { env = "MAIN_API_KEY" }', 'api_key = "ak_live"'), "accounts.main.api_key"),
+        (('role = "tenant"', 'role = "king"'), "tenants.shop.role"),
+        (('default_account = "main"', 'default_account = "other"'), "tenants.shop.default_account"),
+        (("port = 8080", "port = 99999"), "server.port"),
+        (('url = "sqlite:///gateway.sqlite3"', 'url = "mysql://x"'), "storage.url"),
+        (("timeout_seconds = 10", "timeout_seconds = 10\nretries = 3"), "accounts.main.retries"),
+        (
+            ('accounts = ["main", "partner"]', 'accounts = ["main", "nope"]'),
+            "tenants.shop.accounts",
+        ),
+    ],
+)
+def test_config_check_names_the_wrong_key(
+    example: Path, capsys: pytest.CaptureFixture[str], change: tuple[str, str], key: str
+) -> None:
+    text = example.read_text()
+    assert change[0] in text
+    example.write_text(text.replace(change[0], change[1], 1))
+    assert main(["config", "check", str(example)]) == 1
+    err = capsys.readouterr().err
+    assert f"config error: {key}:" in err
+    assert "ak_live" not in err
+
+
+def test_tenants_add_rotate_and_list(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    original_comment = "# Tenants: add them with"
+    assert main(["tenants", "add", "games", "--config", str(example), "--accounts", "main"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert re.fullmatch(r"gwt_[\w-]{43}", token)
+    config = load(example)
+    assert token not in example.read_text() and original_comment in example.read_text()
+    tenant = TenantDirectory(config.tenants).authenticate(token)
+    assert tenant is not None and tenant.name == "games" and tenant.accounts == ("main",)
+
+    assert main(["tenants", "rotate-token", "games", "--config", str(example)]) == 0
+    second = capsys.readouterr().out.strip()
+    directory = TenantDirectory(load(example).tenants)
+    assert directory.authenticate(token) and directory.authenticate(second)
+    assert main(["tenants", "rotate-token", "games", "--config", str(example), "--drop-old"]) == 0
+    third = capsys.readouterr().out.strip()
+    directory = TenantDirectory(load(example).tenants)
+    assert directory.authenticate(token) is None and directory.authenticate(third)
+
+    assert main(["tenants", "list", "--config", str(example)]) == 0
+    listing = capsys.readouterr().out
+    assert "games: tenant, accounts main (default main), 1 token(s)" in listing
+    assert third not in listing
+
+    assert main(["tenants", "add", "games", "--config", str(example), "--accounts", "main"]) == 1
+    assert main(["tenants", "add", "x", "--config", str(example), "--accounts", "zzz"]) == 1
+
+
+def test_serve_runs_the_gateway_from_its_config_in_front_of_a_sandbox(
+    example: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tenants", "add", "games", "--config", str(example), "--accounts", "main"]) == 0
+    token = capsys.readouterr().out.strip()
+    with sandbox_process("--seed", "0", "--fulfilment-delay", "0.5") as provider:
+        text = example.read_text().replace("http://127.0.0.1:8081", provider)
+        example.write_text(text.replace("port = 8080", "port = 0"))
+        with gateway_process("serve", "--config", str(example), env=SECRETS) as printed:
+            base = url_in(printed[0])
+            headers = {"Authorization": f"Bearer {token}"}
+            placed = httpx.post(f"{base}/v1/orders", json={"item_id": 1001}, headers=headers)
+            assert placed.status_code == 201, placed.text
+            assert placed.json()["price"] == "9.90"
+            listed = httpx.get(f"{base}/v1/orders", headers=headers).json()
+            assert [o["id"] for o in listed["data"]] == [placed.json()["id"]]
+            assert httpx.get(f"{base}/readyz").status_code == 200
+    assert (tmp_path / "gateway.sqlite3").exists()
+
+
+def test_demo_prints_a_curl_line_that_places_an_order() -> None:
+    with gateway_process("demo", "--port", "0", "--sandbox-port", "0", lines=6) as printed:
+        curl = next(line for line in printed if "curl -s -X POST" in line)
+        url = re.search(r"POST (\S+)", curl).group(1)  # type: ignore[union-attr]
+        token = re.search(r"Bearer (\S+)'", curl).group(1)  # type: ignore[union-attr]
+        body = re.search(r"-d '(.+)'", curl).group(1)  # type: ignore[union-attr]
+        answer = httpx.post(
+            url,
+            content=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["status"] == "pending"
