@@ -25,6 +25,9 @@ def place_request(body: Any) -> PlaceRequest:
         raise InvalidField(
             unknown[0], f"unknown field; an order takes {', '.join(sorted(PLACE_FIELDS))}"
         )
+    for name, value in body.items():
+        if value is None:
+            raise InvalidField(name, "may not be null; leave the field out instead")
     item_id = body.get("item_id")
     if item_id is None:
         raise InvalidField("item_id", "required: the numeric id of a catalog item")
@@ -36,9 +39,7 @@ def place_request(body: Any) -> PlaceRequest:
         not isinstance(merchant_order_id, str) or not 0 < len(merchant_order_id) <= 100
     ):
         raise InvalidField("merchant_order_id", "a string of 1 to 100 characters")
-    fields = body.get("fields")
-    if fields is None:
-        fields = {}
+    fields = body.get("fields", {})
     if not isinstance(fields, dict):
         raise InvalidField("fields", "an object keyed by the item's field names")
     for name, value in fields.items():

@@ -113,6 +113,7 @@ async def test_unreachable_provider_is_502_and_nothing_is_kept(
         (b'{"item_id": 1001, "merchant_order_id": 5}', "invalid_field", "merchant_order_id"),
         (b'{"item_id": 1001, "colour": "red"}', "invalid_field", "colour"),
         (b'{"item_id": 1001, "account": 3}', "invalid_field", "account"),
+        (b'{"item_id": 1001, "fields": null}', "invalid_field", "fields"),
     ],
 )
 async def test_malformed_orders_are_400_naming_what_to_fix(
