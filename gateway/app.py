@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -20,7 +22,17 @@ from gateway.http import MAX_BODY, METRICS, TENANTS, edge
 from gateway.ledger import Ledger
 from gateway.metrics import Metrics
 from gateway.orders import OrderDesk
-from gateway.state import CATALOGS, CONFIG, DATABASE, DESK, LEDGER, SESSIONS, WEBHOOK_SECRETS
+from gateway.plugin_host import PluginHost
+from gateway.state import (
+    CATALOGS,
+    CONFIG,
+    DATABASE,
+    DESK,
+    LEDGER,
+    PLUGINS,
+    SESSIONS,
+    WEBHOOK_SECRETS,
+)
 from gateway.storage import open_database
 from gateway.tenants import TenantDirectory
 
@@ -40,6 +52,8 @@ class Settings:
     clock: Clock = field(default_factory=SystemClock)
     # Background loops (catalog refresh). Tests that drive time by hand turn them off.
     background: bool = True
+    # Plugins that are not installed as packages, by name (plugin authors' tests).
+    plugin_factories: dict[str, Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -53,9 +67,13 @@ def create_app(settings: Settings) -> web.Application:
     app[TENANTS] = TenantDirectory(config.tenants)
     app[MAX_BODY] = config.server.max_body_bytes
     app[WEBHOOK_SECRETS] = {name: s.webhook_secret for name, s in settings.secrets.items()}
+    plugins = PluginHost(config.plugins, settings.plugin_factories)
+    app[PLUGINS] = plugins
     app.cleanup_ctx.append(_storage(settings))
+    app.cleanup_ctx.append(_plugins(settings))
     app.cleanup_ctx.append(_accounts(settings))
     app.router.add_routes(api_orders.routes + api_catalog.routes + intake.routes + ops.routes)
+    app.router.add_routes(plugins.routes())
     return app
 
 
@@ -68,6 +86,18 @@ def _storage(settings: Settings):  # type: ignore[no-untyped-def]
         await db.close()
 
     return storage
+
+
+def _plugins(settings: Settings):  # type: ignore[no-untyped-def]
+    async def plugins(app: web.Application) -> AsyncIterator[None]:
+        async def balance(account: str) -> Decimal:
+            return await app[SESSIONS][account].balance()
+
+        await app[PLUGINS].start(app[DATABASE], settings.clock, balance)
+        yield
+        await app[PLUGINS].stop()
+
+    return plugins
 
 
 def _accounts(settings: Settings):  # type: ignore[no-untyped-def]
@@ -91,7 +121,9 @@ def _accounts(settings: Settings):  # type: ignore[no-untyped-def]
         app[DESK] = OrderDesk(
             app[LEDGER],
             sessions,
+            catalogs,
             {name: a.currency for name, a in config.accounts.items()},
+            app[PLUGINS],
             settings.clock,
             app[METRICS],
             timedelta(hours=config.idempotency_ttl_hours),

@@ -19,6 +19,8 @@ from urllib.parse import urlparse
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 TOKEN_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+# Enabled when the config does not say otherwise, in this calling order.
+BUILT_IN_PLUGINS = ("validation", "limits", "audit")
 
 
 class ConfigError(ValueError):
@@ -95,7 +97,7 @@ class ServerConfig:
 class PluginsConfig:
     """Which plugins run, and each one's own settings block (checked by the plugin itself)."""
 
-    enabled: tuple[str, ...] = ()
+    enabled: tuple[str, ...] = BUILT_IN_PLUGINS
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -247,7 +249,9 @@ def _tenant(name: str, raw: dict[str, Any], accounts: dict[str, AccountConfig]) 
 
 
 def _plugins(raw: dict[str, Any]) -> PluginsConfig:
-    enabled = _str_list(raw, "plugins", "enabled") if "enabled" in raw else []
+    enabled = _str_list(raw, "plugins", "enabled") if "enabled" in raw else list(BUILT_IN_PLUGINS)
+    if len(set(enabled)) != len(enabled):
+        raise ConfigError("plugins.enabled", "a plugin is named twice")
     settings: dict[str, dict[str, Any]] = {}
     for key, value in raw.items():
         if key == "enabled":

@@ -1,12 +1,16 @@
 """The place-order pipeline, and reading orders back.
 
-place: route to an account → idempotency key → intent in the ledger →
-provider → outcome in the ledger. The tenant's `merchant_order_id` is unique
-per tenant: a repeat with the same body returns the existing order (200), a
-different body is a 409. An `Idempotency-Key` replays the first stored
-response; the same key with another body is a 422, and while the first call
-is still running a 409. A lost provider answer leaves the order `unknown`
-(202); a later read or the provider's webhook settles it.
+place: choose the account (hooks, else the request, else the tenant's
+default) → idempotency key → validation hooks → intent in the ledger →
+reservation hooks → the provider (inside the plugins' wrappers) → outcome in
+the ledger → settlement and notification hooks.
+
+The tenant's `merchant_order_id` is unique per tenant: a repeat with the same
+body returns the existing order (200), a different body is a 409. An
+`Idempotency-Key` replays the first stored response; the same key with
+another body is a 422, and while the first call is still running a 409. A
+lost provider answer leaves the order `unknown` (202); a later read or the
+provider's webhook settles it.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import structlog
 
 from gateway.accounts import AccountSession, OutcomeUnknown
+from gateway.catalog import AccountCatalog, CatalogItem, CatalogUnavailable
 from gateway.clock import Clock
 from gateway.domain import OrderRecord, OrderStatus, PlaceRequest, ProviderOrder
 from gateway.errors import (
@@ -35,6 +41,8 @@ from gateway.errors import (
 )
 from gateway.ledger import Claim, Ledger, OrderFilters, OrderScope
 from gateway.metrics import Metrics
+from gateway.plugin_api import OrderIntent, Rejection, Settlement
+from gateway.plugin_host import PluginFailed, PluginHost, PluginRejected
 from gateway.tenants import Tenant
 from gateway.views import order_view
 
@@ -42,6 +50,7 @@ log = structlog.get_logger()
 
 # How long a GET may serve a non-terminal order before reading it from the provider again.
 READ_THROUGH_AFTER = timedelta(seconds=2)
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -71,19 +80,31 @@ def new_reference() -> str:
     return "gw_" + secrets.token_hex(16)
 
 
+def estimate(item: CatalogItem | None, quantity: Decimal | None) -> Decimal | None:
+    """Catalog price x quantity, rounded as the provider rounds (half up, to cents)."""
+    if item is None:
+        return None
+    units = quantity if quantity is not None else Decimal(1)
+    return (item.price * units).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 class OrderDesk:
     def __init__(
         self,
         ledger: Ledger,
         sessions: dict[str, AccountSession],
+        catalogs: dict[str, AccountCatalog],
         currencies: dict[str, str],
+        plugins: PluginHost,
         clock: Clock,
         metrics: Metrics,
         idempotency_ttl: timedelta,
     ) -> None:
         self.ledger = ledger
         self.sessions = sessions
+        self.catalogs = catalogs
         self.currencies = currencies
+        self.plugins = plugins
         self.clock = clock
         self.metrics = metrics
         self.idempotency_ttl = idempotency_ttl
@@ -98,10 +119,20 @@ class OrderDesk:
             )
         return account
 
+    async def _choose_account(self, tenant: Tenant, request: PlaceRequest) -> str:
+        chosen = await self.plugins.gate(
+            "gateway_select_account",
+            tenant.name,
+            tenant=tenant,
+            requested=request.account,
+            request=request,
+        )
+        return self.account_for(tenant, chosen if chosen is not None else request.account)
+
     async def place(self, tenant: Tenant, request: PlaceRequest, key: str | None) -> Answer:
         if not tenant.may_place:
             raise Forbidden(f"tenant {tenant.name!r} is an observer and may not place orders")
-        account = self.account_for(tenant, request.account)
+        account = await self._choose_account(tenant, request)
         structlog.contextvars.bind_contextvars(account=account)
         digest = request_hash(account, request)
         if key is None:
@@ -139,6 +170,49 @@ class OrderDesk:
         )
         return answer
 
+    async def _intent(self, tenant: Tenant, account: str, request: PlaceRequest) -> OrderIntent:
+        try:
+            item = (await self.catalogs[account].items()).get(request.item_id)
+            loaded = True
+        except CatalogUnavailable:
+            item, loaded = None, False
+        return OrderIntent(
+            order_id=str(uuid.uuid4()),
+            tenant=tenant,
+            account=account,
+            currency=self.currencies[account],
+            request=request,
+            item=item,
+            catalog_loaded=loaded,
+            estimate=estimate(item, request.quantity),
+            request_id=structlog.contextvars.get_contextvars().get("request_id"),
+            at=self.clock.now(),
+        )
+
+    def _settlement(self, intent: OrderIntent, kind: str, **values: Any) -> Settlement:
+        return Settlement(
+            kind=kind,
+            order_id=intent.order_id,
+            tenant=intent.tenant.name,
+            account=intent.account,
+            currency=intent.currency,
+            **values,
+        )
+
+    async def _refused(self, intent: OrderIntent, exc: GatewayError, reserved: bool) -> None:
+        if reserved:
+            await self.plugins.notify(
+                "gateway_settle",
+                intent.tenant.name,
+                settlement=self._settlement(intent, "released"),
+            )
+        by = getattr(exc, "plugin", None) or "provider"
+        rejection = Rejection(by, exc.code, exc.message, exc.status, exc.details.get("field"))
+        self.metrics.orders.labels(account=intent.account, outcome="rejected").inc()
+        await self.plugins.notify(
+            "gateway_order_rejected", intent.tenant.name, intent=intent, rejection=rejection
+        )
+
     async def _place(
         self,
         tenant: Tenant,
@@ -147,9 +221,14 @@ class OrderDesk:
         digest: str,
         key: str | None,
     ) -> Answer:
-        now = self.clock.now()
-        intent = OrderRecord(
-            id=str(uuid.uuid4()),
+        intent = await self._intent(tenant, account, request)
+        try:
+            await self.plugins.gate("gateway_validate_order", tenant.name, intent=intent)
+        except (PluginRejected, PluginFailed) as exc:
+            await self._refused(intent, exc, reserved=False)
+            raise
+        record = OrderRecord(
+            id=intent.order_id,
             reference=new_reference(),
             tenant=tenant.name,
             account=account,
@@ -158,12 +237,14 @@ class OrderDesk:
             item_id=request.item_id,
             quantity=request.quantity,
             fields=request.fields,
-            currency=self.currencies[account],
+            currency=intent.currency,
             status=OrderStatus.UNKNOWN,
-            created_at=now,
-            updated_at=now,
+            created_at=intent.at,
+            updated_at=intent.at,
+            item_name=intent.item.name if intent.item else None,
+            product_type=intent.item.product_type if intent.item else None,
         )
-        existing = await self.ledger.record_intent(intent)
+        existing = await self.ledger.record_intent(record)
         if existing is not None:
             if existing.request_hash != digest:
                 raise Conflict(
@@ -174,25 +255,45 @@ class OrderDesk:
             self.metrics.orders.labels(account=account, outcome="existing").inc()
             return Answer(200, order_view(existing, show_codes=True), replayed=True)
         if key is not None:
-            await self.ledger.attach_key(tenant.name, key, intent.id)
-        session = self.sessions[account]
+            await self.ledger.attach_key(tenant.name, key, record.id)
         try:
-            placed = await session.place_order(intent.reference, request)
-        except OutcomeUnknown as exc:
-            await self.ledger.touch(intent.id)
-            self.metrics.orders.labels(account=account, outcome="unknown").inc()
-            log.warning("order_outcome_unknown", order_id=intent.id, reason=exc.reason)
-            return Answer(202, order_view(intent, show_codes=True))
-        except GatewayError:
-            await self.ledger.discard(intent.id)
-            self.metrics.orders.labels(account=account, outcome="rejected").inc()
+            await self.plugins.gate("gateway_reserve", tenant.name, intent=intent)
+        except (PluginRejected, PluginFailed) as exc:
+            await self.ledger.discard(record.id)
+            await self._refused(intent, exc, reserved=True)
             raise
-        record = await self.ledger.apply(intent.id, placed)
+        try:
+            async with self.plugins.around_provider_call(tenant.name, intent=intent):
+                placed = await self.sessions[account].place_order(record.reference, request)
+        except OutcomeUnknown as exc:
+            await self.ledger.touch(record.id)
+            self.metrics.orders.labels(account=account, outcome="unknown").inc()
+            log.warning("order_outcome_unknown", order_id=record.id, reason=exc.reason)
+            await self.plugins.notify(
+                "gateway_settle", tenant.name, settlement=self._settlement(intent, "unknown")
+            )
+            await self.plugins.notify(
+                "gateway_order_accepted", tenant.name, intent=intent, order=record
+            )
+            return Answer(202, order_view(record, show_codes=True))
+        except GatewayError as exc:
+            await self.ledger.discard(record.id)
+            await self._refused(intent, exc, reserved=True)
+            raise
+        stored = await self.ledger.apply(record.id, placed)
         self.metrics.orders.labels(account=account, outcome="placed").inc()
-        log.info("order_placed", order_id=record.id, provider_order_id=placed.provider_order_id)
-        return Answer(201, order_view(record, show_codes=True))
+        log.info("order_placed", order_id=stored.id, provider_order_id=placed.provider_order_id)
+        await self.plugins.notify(
+            "gateway_settle",
+            tenant.name,
+            settlement=self._settlement(intent, "placed", charged=placed.price),
+        )
+        await self.plugins.notify(
+            "gateway_order_accepted", tenant.name, intent=intent, order=stored
+        )
+        return Answer(201, order_view(stored, show_codes=True))
 
-    # --- reading ------------------------------------------------------------------
+    # --- reading and settling ------------------------------------------------------------
 
     def scope_for(self, tenant: Tenant) -> OrderScope:
         if tenant.role.value == "admin":
@@ -219,7 +320,29 @@ class OrderDesk:
         except GatewayError as exc:
             log.warning("order_read_through_failed", order_id=record.id, error=exc.code)
             return record
-        return await self.ledger.apply(record.id, seen)
+        return await self._apply(record, seen)
+
+    async def _apply(self, before: OrderRecord, seen: ProviderOrder) -> OrderRecord:
+        """Apply the provider's word; the first time an order turns terminal, settle and notify."""
+        after = await self.ledger.apply(before.id, seen)
+        if after.status.terminal and not before.status.terminal:
+            price = after.price or Decimal(0)
+            await self.plugins.notify(
+                "gateway_settle",
+                after.tenant,
+                settlement=Settlement(
+                    kind="final",
+                    order_id=after.id,
+                    tenant=after.tenant,
+                    account=after.account,
+                    currency=after.currency,
+                    charged=max(Decimal(0), price - after.refund_amount),
+                    refunded=after.refund_amount,
+                    status=after.status,
+                ),
+            )
+            await self.plugins.notify("gateway_order_settled", after.tenant, order=after)
+        return after
 
     async def list(
         self, tenant: Tenant, filters: OrderFilters, limit: int, cursor: str | None
@@ -235,13 +358,20 @@ class OrderDesk:
         }
 
     async def settle(self, account: str, seen: ProviderOrder) -> OrderRecord | None:
-        """Apply what the provider said about one of this account's orders (webhook path)."""
-        if seen.reference is None:
-            return None
-        record = await self.ledger.by_reference(seen.reference)
-        if record is None or record.account != account:
-            return None
-        return await self.ledger.apply(record.id, seen)
+        """Apply what the provider's webhook says about one of this account's orders."""
+        record = await self.ledger.by_reference(seen.reference) if seen.reference else None
+        if record is not None and record.account != account:
+            record = None
+        if record is not None:
+            record = await self._apply(record, seen)
+        await self.plugins.notify(
+            "gateway_provider_webhook",
+            record.tenant if record else None,
+            account=account,
+            event=seen,
+            order=record,
+        )
+        return record
 
 
 def _is_uuid(value: str) -> bool:

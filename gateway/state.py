@@ -9,6 +9,7 @@ from gateway.catalog import AccountCatalog
 from gateway.config import Config
 from gateway.ledger import Ledger
 from gateway.orders import OrderDesk
+from gateway.plugin_host import PluginHost
 from gateway.storage import Database
 
 CONFIG = web.AppKey("config", Config)
@@ -18,3 +19,4 @@ SESSIONS = web.AppKey("sessions", dict[str, AccountSession])
 CATALOGS = web.AppKey("catalogs", dict[str, AccountCatalog])
 DESK = web.AppKey("desk", OrderDesk)
 WEBHOOK_SECRETS = web.AppKey("webhook_secrets", dict[str, str])
+PLUGINS = web.AppKey("plugins", PluginHost)

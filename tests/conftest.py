@@ -179,7 +179,11 @@ async def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
 
 
 def gateway_config(
-    provider_url: str, storage_url: str, timeout_seconds: float = 2.0, **gateway: Any
+    provider_url: str,
+    storage_url: str,
+    timeout_seconds: float = 2.0,
+    plugins: dict[str, Any] | None = None,
+    **gateway: Any,
 ) -> Config:
     def account(client_id: str) -> dict[str, Any]:
         return {
@@ -198,6 +202,7 @@ def gateway_config(
         {
             "storage": {"url": storage_url},
             "gateway": gateway,
+            "plugins": plugins if plugins is not None else {},
             "accounts": {"main": account("client_main"), "partner": account("client_partner")},
             "tenants": {
                 "shop": tenant("shop", ["main", "partner"]),
@@ -265,13 +270,22 @@ async def make_gateway(
     """Build a gateway in front of the sandbox; keyword arguments change its config."""
     sessions: list[aiohttp.ClientSession] = []
 
-    async def make(timeout_seconds: float = 2.0, **gateway: Any) -> Gateway:
-        config = gateway_config(provider.url, storage_url, timeout_seconds, **gateway)
+    async def make(
+        timeout_seconds: float = 2.0,
+        plugins: dict[str, Any] | None = None,
+        plugin_factories: dict[str, Any] | None = None,
+        **gateway: Any,
+    ) -> Gateway:
+        config = gateway_config(provider.url, storage_url, timeout_seconds, plugins, **gateway)
         secrets = {
             name: AccountSecrets(provider.key(name), provider.sandbox.account(name).webhook_secret)
             for name in ("main", "partner")
         }
-        app = create_app(Settings(config, secrets, clock, background=False))
+        app = create_app(
+            Settings(
+                config, secrets, clock, background=False, plugin_factories=plugin_factories or {}
+            )
+        )
         server = await aiohttp_server(app)
         for name in ("main", "partner"):
             provider.sandbox.account(name).webhook_url = str(

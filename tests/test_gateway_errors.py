@@ -23,11 +23,14 @@ def error(answer: object) -> dict[str, object]:
 async def test_provider_validation_error_is_422_with_the_providers_detail(
     gateway: Gateway,
 ) -> None:
-    answer = await gateway.place(item_id=1001, quantity=50)
+    await gateway.call("GET", "/v1/catalog/items")  # the gateway's snapshot: 1001 available
+    gateway.provider.sandbox.update_item(1001, available=False)  # the provider knows better
+    answer = await gateway.place(item_id=1001)
     assert answer.status == 422
     err = error(answer)
     assert err["code"] == "provider_validation_error"
-    assert "between 1 and 10" in err["message"]
+    assert "item_id: item 1001 is not available" in err["message"]
+    assert err["details"]["provider"] == "item_id: item 1001 is not available"  # type: ignore[index]
     assert (await gateway.call("GET", "/v1/orders")).body["data"] == []  # nothing kept
 
 
@@ -90,6 +93,7 @@ async def test_unreachable_provider_is_502_and_nothing_is_kept(
     make_gateway: GatewayFactory,
 ) -> None:
     gateway = await make_gateway()
+    await gateway.call("GET", "/v1/catalog/items")  # the catalog is loaded; then the provider goes
     await gateway.provider.server.close()
     answer = await gateway.place(item_id=1001)
     assert answer.status == 502 and error(answer)["code"] == "provider_unavailable"

@@ -227,7 +227,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-def _statements(sql: str) -> Sequence[str]:
+def split_statements(sql: str) -> Sequence[str]:
     body = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
     return [s.strip() for s in body.split(";") if s.strip()]
 
@@ -249,7 +249,7 @@ async def migrate(db: Database) -> list[int]:
             )
             if done is not None:
                 continue
-            for statement in _statements(sql):
+            for statement in split_statements(sql):
                 await tx.execute(statement)
             await tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",

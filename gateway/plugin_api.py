@@ -1,0 +1,143 @@
+"""Everything a plugin author imports: `from gateway.plugin_api import hookimpl, Reject, ...`.
+
+A plugin is a class registered under the `order_gateway.plugins` entry-point
+group. The gateway builds it once per app as `Plugin(settings)`, where
+`settings` is the plugin's own `[plugins.NAME]` table: raise `SettingsError`
+naming the key when it is wrong, and the gateway will not start. If the class
+has `async def start(self, context)` and `async def stop(self)`, they run when
+the app starts and stops; `context` gives the clock and the database. SQL in
+its `migrations` tuple is applied once, in order, before `start`. Its methods
+marked `@hookimpl` run at the points `gateway.hookspecs` documents; any of
+them may be `async def`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from gateway.catalog import CatalogItem
+from gateway.clock import Clock
+from gateway.domain import OrderRecord, OrderStatus, PlaceRequest, ProviderOrder
+from gateway.tenants import Tenant
+
+if TYPE_CHECKING:
+    from gateway.storage import Database
+
+PROJECT = "order_gateway"
+ENTRY_POINT_GROUP = "order_gateway.plugins"
+
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class Reject(Exception):  # a verb reads better where it is raised: `raise Reject(...)`
+    """Raised by a gating hook to refuse an order. The tenant sees `code` and `message`,
+    with the plugin's name and `field` in the details; `status` is a 4xx (default 422)."""
+
+    def __init__(
+        self, code: str, message: str, *, field: str | None = None, status: int = 422
+    ) -> None:
+        if not 400 <= status < 500:
+            raise ValueError("a rejection is a 4xx")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+class SettingsError(ValueError):
+    """Raised by a plugin's constructor: `key` inside its settings block, and why."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+@dataclass
+class OrderIntent:
+    """One place-order call as the hooks see it, before the provider is asked.
+
+    `item` is the account's catalog entry (None when the id is not in the
+    catalog or no catalog could be loaded: `catalog_loaded` tells which).
+    `estimate` is the catalog price x quantity in the account's currency,
+    rounded half up to cents, as the provider rounds (None without an item).
+    """
+
+    order_id: str
+    tenant: Tenant
+    account: str
+    currency: str
+    request: PlaceRequest
+    item: CatalogItem | None
+    catalog_loaded: bool
+    estimate: Decimal | None
+    request_id: str | None
+    at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)  # plugins may leave notes for later hooks
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why an order was refused: by a plugin (its name) or by the provider (`"provider"`)."""
+
+    by: str
+    code: str
+    message: str
+    status: int
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What became of a reservation.
+
+    kind: `placed` (the provider charged `charged`), `released` (nothing will be
+    charged: refused by a plugin or the provider), `final` (the order reached a
+    terminal status: `charged` is price minus refund, `refunded` the refund),
+    `unknown` (the provider's answer was lost: keep the reservation).
+    """
+
+    kind: str
+    order_id: str
+    tenant: str
+    account: str
+    currency: str
+    charged: Decimal = Decimal(0)
+    refunded: Decimal = Decimal(0)
+    status: OrderStatus | None = None
+
+
+@dataclass(frozen=True)
+class PluginContext:
+    """What a plugin gets at start: the clock, the gateway's database (for its own tables,
+    made by its `migrations`), its own name, and a reader of an account's provider balance."""
+
+    clock: Clock
+    database: Database
+    name: str
+    balance: Callable[[str], Awaitable[Decimal]]
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "CatalogItem",
+    "OrderIntent",
+    "OrderRecord",
+    "OrderStatus",
+    "PlaceRequest",
+    "PluginContext",
+    "ProviderOrder",
+    "Reject",
+    "Rejection",
+    "SettingsError",
+    "Settlement",
+    "Tenant",
+    "hookimpl",
+]

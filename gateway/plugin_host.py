@@ -1,0 +1,286 @@
+"""Loading plugins and calling their hooks.
+
+Plugins come from the `order_gateway.plugins` entry-point group (the
+built-ins register there too) and run when the config names them, in the
+order it names them. pluggy holds the registrations, checks every
+implementation against `gateway.hookspecs` and fixes the calling order; the
+host then calls the implementations one at a time and awaits the async ones,
+since pluggy itself cannot (its firstresult and exception handling stop at an
+un-awaited coroutine). Calling each implementation itself also lets the host
+name the plugin that refused or failed, and skip plugins not enabled for a
+tenant.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+import structlog
+from aiohttp import web
+
+from gateway import hookspecs
+from gateway.config import ConfigError, PluginsConfig
+from gateway.errors import GatewayError
+from gateway.plugin_api import (
+    ENTRY_POINT_GROUP,
+    PROJECT,
+    PluginContext,
+    Reject,
+    SettingsError,
+)
+from gateway.storage import Database
+from gateway.storage.database import split_statements
+
+log = structlog.get_logger()
+
+GATING = {
+    "gateway_select_account",
+    "gateway_validate_order",
+    "gateway_reserve",
+    "gateway_wrap_provider_call",
+}
+
+
+class PluginRejected(GatewayError):
+    code = "rejected"
+
+    def __init__(self, plugin: str, reject: Reject) -> None:
+        details: dict[str, Any] = {"plugin": plugin}
+        if reject.field:
+            details["field"] = reject.field
+        super().__init__(reject.message, details=details)
+        self.status = reject.status
+        self.code = reject.code
+        self.plugin = plugin
+        self.field = reject.field
+
+
+class PluginFailed(GatewayError):
+    status, code = 503, "plugin_failed"
+
+    def __init__(self, plugin: str) -> None:
+        super().__init__(
+            f"plugin {plugin!r} failed while checking this order; nothing was sent to the "
+            "provider. Retry later, or quote the request id to the operators.",
+            details={"plugin": plugin},
+        )
+        self.plugin = plugin
+
+
+@dataclass(frozen=True)
+class LoadedPlugin:
+    name: str
+    instance: Any
+    tenants: frozenset[str] | None  # None: every tenant
+    source: str
+
+    def active_for(self, tenant: str | None) -> bool:
+        return self.tenants is None or tenant is None or tenant in self.tenants
+
+
+def installed() -> dict[str, Any]:
+    """Installed plugin entry points by name."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+class PluginHost:
+    def __init__(
+        self, config: PluginsConfig, factories: dict[str, Callable[..., Any]] | None = None
+    ):
+        """Build every enabled plugin from its settings; bad settings raise ConfigError naming
+        the plugin and the key. `factories` adds plugins that are not installed (tests)."""
+        self.manager = pluggy.PluginManager(PROJECT)
+        self.manager.add_hookspecs(hookspecs)
+        available = installed()
+        for name in config.settings:
+            if name not in config.enabled:
+                raise ConfigError(
+                    f"plugins.{name}",
+                    f"settings for a plugin that is not enabled; add {name!r} "
+                    "to plugins.enabled or remove the block",
+                )
+        self.plugins: list[LoadedPlugin] = []
+        for name in config.enabled:
+            factory, source = self._factory(name, available, factories or {})
+            settings = dict(config.settings.get(name, {}))
+            tenants = settings.pop("tenants", None)
+            if tenants is not None and (
+                not isinstance(tenants, list) or not all(isinstance(t, str) for t in tenants)
+            ):
+                raise ConfigError(f"plugins.{name}.tenants", "a list of tenant names")
+            try:
+                instance = factory(settings)
+            except SettingsError as exc:
+                raise ConfigError(f"plugins.{name}.{exc.key}", exc.reason) from None
+            self.plugins.append(
+                LoadedPlugin(name, instance, frozenset(tenants) if tenants else None, source)
+            )
+        # pluggy calls the last registered first: register in reverse so config order is call order.
+        for plugin in reversed(self.plugins):
+            self.manager.register(plugin.instance, name=plugin.name)
+        self.manager.check_pending()
+        self._by_name = {p.name: p for p in self.plugins}
+
+    @staticmethod
+    def _factory(
+        name: str, available: dict[str, Any], extra: dict[str, Callable[..., Any]]
+    ) -> tuple[Callable[..., Any], str]:
+        if name in extra:
+            return extra[name], "given"
+        if name not in available:
+            known = ", ".join(sorted({*available, *extra})) or "none"
+            raise ConfigError(
+                "plugins.enabled", f"no installed plugin named {name!r}; installed: {known}"
+            )
+        ep = available[name]
+        try:
+            return ep.load(), ep.value
+        except Exception as exc:  # an installed plugin that cannot import is a config problem
+            raise ConfigError("plugins.enabled", f"plugin {name!r} failed to load: {exc}") from exc
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def start(
+        self, database: Database, clock: Any, balance: Callable[[str], Awaitable[Decimal]]
+    ) -> None:
+        await _migrate(database, self.plugins)
+        for plugin in self.plugins:
+            start = getattr(plugin.instance, "start", None)
+            if start is not None:
+                await _maybe_await(start(PluginContext(clock, database, plugin.name, balance)))
+
+    async def stop(self) -> None:
+        for plugin in reversed(self.plugins):
+            stop = getattr(plugin.instance, "stop", None)
+            if stop is not None:
+                try:
+                    await _maybe_await(stop())
+                except Exception:
+                    log.exception("plugin_stop_failed", plugin=plugin.name)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """What is loaded, in calling order, with the hooks each implements."""
+        return [
+            {
+                "name": p.name,
+                "source": p.source,
+                "tenants": sorted(p.tenants) if p.tenants else "all",
+                "hooks": sorted(
+                    impl_name
+                    for impl_name in dir(hookspecs)
+                    if impl_name.startswith("gateway_")
+                    and any(
+                        i.plugin_name == p.name
+                        for i in getattr(self.manager.hook, impl_name).get_hookimpls()
+                    )
+                ),
+            }
+            for p in self.plugins
+        ]
+
+    # --- calling --------------------------------------------------------------------
+
+    def _impls(
+        self, hook: str, tenant: str | None
+    ) -> Iterator[tuple[str, Callable[..., Any], list[str]]]:
+        caller = getattr(self.manager.hook, hook)
+        for impl in reversed(caller.get_hookimpls()):
+            if self._by_name[impl.plugin_name].active_for(tenant):
+                yield impl.plugin_name, impl.function, list(impl.argnames)
+
+    async def gate(self, hook: str, tenant: str, /, **kwargs: Any) -> Any:
+        """Run a gating hook; the first non-None result is returned (for firstresult hooks)."""
+        assert hook in GATING
+        for name, function, argnames in self._impls(hook, tenant):
+            try:
+                result = await _maybe_await(function(*[kwargs[a] for a in argnames]))
+            except Reject as reject:
+                raise PluginRejected(name, reject) from None
+            except Exception:
+                log.exception("plugin_failed", plugin=name, hook=hook)
+                raise PluginFailed(name) from None
+            if result is not None and hook == "gateway_select_account":
+                return result
+        return None
+
+    async def notify(self, hook: str, tenant: str | None, /, **kwargs: Any) -> None:
+        """Run a notification hook; a failing plugin is logged and the rest still run."""
+        assert hook not in GATING
+        for name, function, argnames in self._impls(hook, tenant):
+            try:
+                await _maybe_await(function(*[kwargs[a] for a in argnames]))
+            except Exception:
+                log.exception("plugin_notification_failed", plugin=name, hook=hook)
+
+    @asynccontextmanager
+    async def around_provider_call(self, tenant: str, /, **kwargs: Any) -> Any:
+        async with AsyncExitStack() as stack:
+            for name, function, argnames in self._impls("gateway_wrap_provider_call", tenant):
+                try:
+                    manager = function(*[kwargs[a] for a in argnames])
+                    if manager is None:
+                        continue
+                    if not isinstance(manager, AbstractAsyncContextManager) and not hasattr(
+                        manager, "__aenter__"
+                    ):
+                        raise TypeError(
+                            "gateway_wrap_provider_call must return an async context manager"
+                        )
+                    await stack.enter_async_context(manager)
+                except Reject as reject:
+                    raise PluginRejected(name, reject) from None
+                except Exception:
+                    log.exception("plugin_failed", plugin=name, hook="gateway_wrap_provider_call")
+                    raise PluginFailed(name) from None
+            yield
+
+    def routes(self) -> list[web.RouteDef]:
+        collected: list[web.RouteDef] = []
+        for name, function, _ in self._impls("gateway_routes", None):
+            for route in function() or []:
+                if not isinstance(route, web.RouteDef):
+                    raise ConfigError(
+                        f"plugins.{name}", "gateway_routes must return web.RouteDef items"
+                    )
+                collected.append(route)
+        return collected
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+async def _migrate(db: Database, plugins: list[LoadedPlugin]) -> None:
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS plugin_migrations ("
+        " plugin TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (plugin, version))"
+    )
+    for plugin in plugins:
+        for version, sql in enumerate(getattr(plugin.instance, "migrations", ()), start=1):
+            async with db.transaction() as tx:
+                if db.engine == "postgresql":
+                    await tx.execute("SELECT pg_advisory_xact_lock(727275)")
+                done = await tx.fetchrow(
+                    "SELECT version FROM plugin_migrations WHERE plugin = $1 AND version = $2",
+                    plugin.name,
+                    version,
+                )
+                if done is not None:
+                    continue
+                for statement in split_statements(sql):
+                    await tx.execute(statement)
+                await tx.execute(
+                    "INSERT INTO plugin_migrations (plugin, version) VALUES ($1, $2)",
+                    plugin.name,
+                    version,
+                )
+                log.info("plugin_migration_applied", plugin=plugin.name, version=version)

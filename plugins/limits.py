@@ -1,0 +1,306 @@
+"""Built-in plugin `limits`: what an order may spend, exact under concurrency.
+
+- `max_order`: per account, the most one order may cost (catalog estimate).
+- `balance_floor`: per account, a reserve the gateway never spends into. The
+  provider balance is read at most every `balance_cache_seconds`; orders in
+  flight and charges since the last read are subtracted meanwhile (per
+  gateway process: replicas each keep their own view, so give the floor a
+  margin when running several).
+- `budgets`: per tenant and currency, `daily` and `monthly` spend caps (UTC
+  days and months). An order reserves its estimate atomically (a database
+  transaction; on PostgreSQL under an advisory lock per tenant and currency),
+  is settled at the provider's actual price when placed, and gives back what
+  a partial or failed order refunds, or everything when it is refused.
+
+    [plugins.limits]
+    balance_cache_seconds = 5
+    max_order = { main = "500.00" }
+    balance_floor = { main = "100.00" }
+    [plugins.limits.budgets.shop]
+    EUR = { daily = "100.00", monthly = "1500.00" }
+
+Money is written as a string (or a whole number) so that it stays exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import structlog
+
+from gateway.plugin_api import (
+    OrderIntent,
+    PluginContext,
+    Reject,
+    SettingsError,
+    Settlement,
+    hookimpl,
+)
+from gateway.storage import Transaction
+
+log = structlog.get_logger()
+
+MIGRATION = """
+CREATE TABLE limits_reservations (
+    order_id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    account TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    day TEXT NOT NULL,
+    month TEXT NOT NULL,
+    estimate TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE limits_spend (
+    tenant TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    period TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    PRIMARY KEY (tenant, currency, period)
+)
+"""
+
+
+def _money(value: Any, key: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise SettingsError(key, 'write money as a string such as "100.00" (or a whole number)')
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise SettingsError(key, f"{value!r} is not an amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise SettingsError(key, "a non-negative amount")
+    return amount
+
+
+def _table(settings: dict[str, Any], key: str) -> dict[str, Any]:
+    value = settings.get(key, {})
+    if not isinstance(value, dict):
+        raise SettingsError(key, "a table")
+    return value
+
+
+@dataclass(frozen=True)
+class Budget:
+    daily: Decimal | None
+    monthly: Decimal | None
+
+
+class LimitsPlugin:
+    migrations = (MIGRATION,)
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        known = {"balance_cache_seconds", "max_order", "balance_floor", "budgets"}
+        for key in settings:
+            if key not in known:
+                raise SettingsError(
+                    key, f"unknown setting; limits takes {', '.join(sorted(known))}"
+                )
+        cache = settings.get("balance_cache_seconds", 5)
+        if isinstance(cache, bool) or not isinstance(cache, int | float) or cache < 0:
+            raise SettingsError("balance_cache_seconds", "a number of seconds, 0 or more")
+        self.balance_cache = timedelta(seconds=cache)
+        self.max_order = {
+            account: _money(value, f"max_order.{account}")
+            for account, value in _table(settings, "max_order").items()
+        }
+        self.floor = {
+            account: _money(value, f"balance_floor.{account}")
+            for account, value in _table(settings, "balance_floor").items()
+        }
+        self.budgets: dict[tuple[str, str], Budget] = {}
+        for tenant, currencies in _table(settings, "budgets").items():
+            if not isinstance(currencies, dict):
+                raise SettingsError(f"budgets.{tenant}", "a table of currency = { daily, monthly }")
+            for currency, caps in currencies.items():
+                where = f"budgets.{tenant}.{currency}"
+                if not isinstance(caps, dict) or not caps or set(caps) - {"daily", "monthly"}:
+                    raise SettingsError(where, 'a table { daily = "…", monthly = "…" }')
+                self.budgets[(tenant, currency)] = Budget(
+                    _money(caps["daily"], f"{where}.daily") if "daily" in caps else None,
+                    _money(caps["monthly"], f"{where}.monthly") if "monthly" in caps else None,
+                )
+        self._context: PluginContext | None = None
+        self._balance: dict[str, tuple[datetime, Decimal]] = {}
+        self._in_flight: dict[str, Decimal] = {}  # account -> estimates not yet answered
+        self._since_read: dict[str, Decimal] = {}  # account -> charged since the balance read
+        self._estimates: dict[str, tuple[str, Decimal]] = {}  # order id -> (account, estimate)
+
+    async def start(self, context: PluginContext) -> None:
+        self._context = context
+
+    # --- reserve ---------------------------------------------------------------------
+
+    @hookimpl
+    async def gateway_reserve(self, intent: OrderIntent) -> None:
+        budget = self.budgets.get((intent.tenant.name, intent.currency))
+        limited = budget or intent.account in self.max_order or intent.account in self.floor
+        if not limited:
+            return
+        amount = intent.estimate
+        if amount is None:
+            raise Reject(
+                "cannot_estimate",
+                "this order's cost cannot be estimated (no catalog price), so limits cannot be "
+                "checked; retry when the catalog is loaded",
+                field="item_id",
+                status=409,
+            )
+        cap = self.max_order.get(intent.account)
+        if cap is not None and amount > cap:
+            raise Reject(
+                "order_limit_exceeded",
+                f"this order would cost {amount} {intent.currency}; account "
+                f"{intent.account!r} takes at most {cap} per order",
+                field="quantity",
+                status=403,
+            )
+        if intent.account in self.floor:
+            await self._check_floor(intent.account, amount, intent.currency)
+        if budget is not None:
+            await self._reserve_budget(intent, amount, budget)
+        self._in_flight[intent.account] = self._in_flight.get(intent.account, Decimal(0)) + amount
+        self._estimates[intent.order_id] = (intent.account, amount)
+
+    async def _check_floor(self, account: str, amount: Decimal, currency: str) -> None:
+        assert self._context is not None
+        now = self._context.clock.now()
+        cached = self._balance.get(account)
+        if cached is None or now - cached[0] >= self.balance_cache:
+            balance = await self._context.balance(account)
+            self._balance[account] = (now, balance)
+            self._since_read[account] = Decimal(0)
+        else:
+            balance = cached[1]
+        spendable = (
+            balance
+            - self._in_flight.get(account, Decimal(0))
+            - self._since_read.get(account, Decimal(0))
+            - self.floor[account]
+        )
+        if amount > spendable:
+            raise Reject(
+                "balance_floor",
+                f"account {account!r} keeps a reserve of {self.floor[account]} {currency}; "
+                f"this order ({amount}) would go below it",
+                status=402,
+            )
+
+    async def _reserve_budget(self, intent: OrderIntent, amount: Decimal, budget: Budget) -> None:
+        assert self._context is not None
+        db = self._context.database
+        day = intent.at.strftime("%Y-%m-%d")
+        month = intent.at.strftime("%Y-%m")
+        tenant, currency = intent.tenant.name, intent.currency
+        async with db.transaction() as tx:
+            await self._lock(tx, tenant, currency)
+            for period, cap, label in ((f"D:{day}", budget.daily, "daily"),
+                                       (f"M:{month}", budget.monthly, "monthly")):  # fmt: skip
+                if cap is None:
+                    continue
+                spent = await self._spent(tx, tenant, currency, period)
+                if spent + amount > cap:
+                    raise Reject(
+                        "budget_exceeded",
+                        f"tenant {tenant!r} has {cap - spent} {currency} left of its {label} "
+                        f"budget of {cap}; this order would cost {amount}",
+                        status=402,
+                    )
+            for period in (f"D:{day}", f"M:{month}"):
+                await self._add(tx, tenant, currency, period, amount)
+            await tx.execute(
+                "INSERT INTO limits_reservations (order_id, tenant, account, currency, day, month,"
+                " estimate, amount, state, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 'reserved', $8)",
+                intent.order_id, tenant, intent.account, currency, day, month, str(amount),
+                intent.at.isoformat(),
+            )  # fmt: skip
+
+    async def _lock(self, tx: Transaction, tenant: str, currency: str) -> None:
+        assert self._context is not None
+        if self._context.database.engine == "postgresql":
+            # SQLite transactions are already exclusive (BEGIN IMMEDIATE).
+            await tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtext($1))", f"limits:{tenant}:{currency}"
+            )
+
+    async def _spent(self, tx: Transaction, tenant: str, currency: str, period: str) -> Decimal:
+        row = await tx.fetchrow(
+            "SELECT amount FROM limits_spend WHERE tenant = $1 AND currency = $2 AND period = $3",
+            tenant, currency, period,
+        )  # fmt: skip
+        return Decimal(row["amount"]) if row else Decimal(0)
+
+    async def _add(
+        self, tx: Transaction, tenant: str, currency: str, period: str, delta: Decimal
+    ) -> None:
+        total = await self._spent(tx, tenant, currency, period) + delta
+        updated = await tx.execute(
+            "UPDATE limits_spend SET amount = $4"
+            " WHERE tenant = $1 AND currency = $2 AND period = $3",
+            tenant, currency, period, str(total),
+        )  # fmt: skip
+        if not updated:
+            await tx.execute(
+                "INSERT INTO limits_spend (tenant, currency, period, amount)"
+                " VALUES ($1, $2, $3, $4)",
+                tenant, currency, period, str(total),
+            )  # fmt: skip
+
+    # --- settle ----------------------------------------------------------------------
+
+    @hookimpl
+    async def gateway_settle(self, settlement: Settlement) -> None:
+        self._settle_in_memory(settlement)
+        if (
+            settlement.tenant,
+            settlement.currency,
+        ) not in self.budgets or settlement.kind == "unknown":
+            return
+        assert self._context is not None
+        async with self._context.database.transaction() as tx:
+            await self._lock(tx, settlement.tenant, settlement.currency)
+            row = await tx.fetchrow(
+                "SELECT * FROM limits_reservations WHERE order_id = $1", settlement.order_id
+            )
+            if row is None or row["state"] in ("released", "final"):
+                return
+            held = Decimal(row["amount"])
+            now_counts = {
+                "released": Decimal(0),
+                "placed": settlement.charged,
+                "final": settlement.charged,
+            }[settlement.kind]
+            delta = now_counts - held
+            if delta:
+                for period in (f"D:{row['day']}", f"M:{row['month']}"):
+                    await self._add(tx, row["tenant"], row["currency"], period, delta)
+            await tx.execute(
+                "UPDATE limits_reservations SET amount = $2, state = $3 WHERE order_id = $1",
+                settlement.order_id, str(now_counts), settlement.kind,
+            )  # fmt: skip
+        log.info(
+            "limits_settled",
+            order_id=settlement.order_id,
+            kind=settlement.kind,
+            counted=str(now_counts),
+        )
+
+    def _settle_in_memory(self, settlement: Settlement) -> None:
+        """In-flight estimates leave the floor's reckoning once the provider has answered."""
+        if settlement.kind == "unknown":
+            return  # may have been charged: keep counting it until the final word
+        held = self._estimates.pop(settlement.order_id, None)
+        if held is None:
+            return
+        account, estimate = held
+        self._in_flight[account] = self._in_flight.get(account, Decimal(0)) - estimate
+        if settlement.kind in ("placed", "final"):
+            self._since_read[account] = (
+                self._since_read.get(account, Decimal(0)) + settlement.charged
+            )
