@@ -8,7 +8,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from gateway.sandbox import Faults
-from tests.conftest import TOKENS, Gateway, GatewayFactory
+from gateway.testing import TOKENS
+from tests.conftest import Gateway, GatewayFactory
 
 
 def error(answer: object) -> dict[str, object]:

@@ -6,10 +6,11 @@ from http import HTTPStatus
 
 import pytest
 
+from gateway.testing import sandbox_settings
 from generated.api.account import get_balance
 from generated.api.auth import exchange_token
 from generated.models import AuthError, Balance, Error, TokenRequest, TokenResponse
-from tests.conftest import Provider, sandbox_settings
+from tests.conftest import Provider
 
 
 async def test_api_key_exchanges_for_a_bearer_jwt(provider: Provider) -> None:

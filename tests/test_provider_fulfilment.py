@@ -9,11 +9,12 @@ import pytest
 from gateway.clock import ManualClock
 from gateway.sandbox import Faults, Outcome, Sandbox, Status
 from gateway.sandbox.rules import ProviderError
+from gateway.testing import sandbox_settings
 from generated.api.account import get_balance
 from generated.api.orders import get_order, place_order
 from generated.client import AuthenticatedClient
 from generated.models import Balance, Order, OrderStatus, PlaceOrderRequest
-from tests.conftest import Provider, sandbox_settings
+from tests.conftest import Provider
 
 
 async def place(client: AuthenticatedClient, item_id: int, **body: Any) -> Order:

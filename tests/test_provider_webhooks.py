@@ -13,9 +13,10 @@ import pytest
 from aiohttp import web
 
 from gateway.sandbox import Faults, Outcome, Status
+from gateway.testing import sandbox_settings
 from generated.api.orders import place_order
 from generated.models import Order, PlaceOrderRequest, WebhookPayload
-from tests.conftest import AiohttpServer, Provider, WebhookReceiver, sandbox_settings
+from tests.conftest import AiohttpServer, Provider, WebhookReceiver
 
 PAYLOAD_KEYS = {
     "order_id", "merchant_order_id", "status", "item_id", "item_name", "quantity",

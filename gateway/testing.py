@@ -1,0 +1,235 @@
+"""Test helpers that ship with the gateway, for its own tests and for plugin authors.
+
+A plugin's test needs a few lines:
+
+    from gateway.testing import plugin_harness
+
+    async def test_refuses_items_off_the_list():
+        async with plugin_harness({"enabled": ["allowlist"], "allowlist": {"shop": [1001]}}) as gw:
+            assert (await gw.place("shop", item_id=1001)).status == 201
+            refused = await gw.place("shop", item_id=1002)
+            assert refused.body["error"]["details"]["plugin"] == "allowlist"
+
+It starts the sandbox provider and a gateway in front of it, in this process,
+on real loopback ports, with SQLite in a temporary folder and a manual clock
+(`await gw.advance(seconds)` runs fulfilments and webhooks due meanwhile).
+Tenants: `shop` (tenant; accounts main, partner), `games` (tenant; main),
+`watch` (observer; main), `ops` (admin; main, partner); their tokens are in
+`TOKENS`. A plugin that is not installed can be given as `factories`.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from multidict import CIMultiDict
+
+from gateway.app import AccountSecrets, Settings, create_app
+from gateway.clock import ManualClock
+from gateway.config import Config, parse
+from gateway.sandbox import (
+    SANDBOX,
+    Sandbox,
+    SandboxSettings,
+    create_sandbox_app,
+    demo_accounts,
+    demo_items,
+)
+from gateway.tenants import token_hash
+
+TOKENS = {
+    "shop": "gwt_shop_token_for_tests_only",
+    "games": "gwt_games_token_for_tests_only",
+    "watch": "gwt_watch_token_for_tests_only",
+    "ops": "gwt_ops_token_for_tests_only",
+}
+TENANTS = {
+    "shop": ("tenant", ["main", "partner"]),
+    "games": ("tenant", ["main"]),
+    "watch": ("observer", ["main"]),
+    "ops": ("admin", ["main", "partner"]),
+}
+
+
+def sandbox_settings(**overrides: Any) -> SandboxSettings:
+    values: dict[str, Any] = {
+        "accounts": demo_accounts(0),
+        "items": demo_items(),
+        "seed": 7,
+        "fulfilment_delay": 10.0,
+        "webhook_interval": 60.0,
+        "webhook_timeout": 2.0,
+    }
+    values.update(overrides)
+    return SandboxSettings(**values)
+
+
+def gateway_config(
+    provider_url: str,
+    storage_url: str,
+    timeout_seconds: float = 2.0,
+    plugins: dict[str, Any] | None = None,
+    **gateway: Any,
+) -> Config:
+    """The test gateway's config: accounts main and partner on the sandbox, the four tenants."""
+
+    def account(client_id: str) -> dict[str, Any]:
+        return {
+            "base_url": provider_url,
+            "client_id": client_id,
+            "currency": "EUR",
+            "api_key": {"env": "UNUSED"},
+            "webhook_secret": {"env": "UNUSED"},
+            "timeout_seconds": timeout_seconds,
+        }
+
+    return parse(
+        {
+            "storage": {"url": storage_url},
+            "gateway": gateway,
+            "plugins": plugins if plugins is not None else {},
+            "accounts": {"main": account("client_main"), "partner": account("client_partner")},
+            "tenants": {
+                name: {"token_hashes": [token_hash(TOKENS[name])], "accounts": accts, "role": role}
+                for name, (role, accts) in TENANTS.items()
+            },
+        }
+    )
+
+
+def secrets_for(sandbox: Sandbox) -> dict[str, AccountSecrets]:
+    return {
+        name: AccountSecrets(
+            next(k for k, active in account.api_keys.items() if active), account.webhook_secret
+        )
+        for name, account in sandbox.accounts.items()
+    }
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: CIMultiDict[str]
+
+
+@dataclass
+class GatewayClient:
+    """Calls a gateway over real HTTP as one of the test tenants."""
+
+    server: TestServer
+    app: web.Application
+    http: aiohttp.ClientSession
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        tenant: str | None = "shop",
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        data: bytes | None = None,
+    ) -> Answer:
+        sent = dict(headers or {})
+        if tenant is not None:
+            sent["Authorization"] = f"Bearer {TOKENS[tenant]}"
+        async with self.http.request(
+            method, self.url + path, json=json, data=data, headers=sent
+        ) as response:
+            raw = await response.read()
+            try:
+                body = _json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode()
+            return Answer(response.status, body, CIMultiDict(response.headers))
+
+    async def place(self, tenant: str = "shop", **body: Any) -> Answer:
+        return await self.call("POST", "/v1/orders", tenant, json=body)
+
+
+_json = json
+
+
+async def start_gateway(
+    sandbox_server: TestServer,
+    storage_url: str,
+    clock: ManualClock,
+    *,
+    timeout_seconds: float = 2.0,
+    plugins: dict[str, Any] | None = None,
+    plugin_factories: dict[str, Callable[[dict[str, Any]], Any]] | None = None,
+    **gateway: Any,
+) -> tuple[TestServer, web.Application]:
+    """A gateway in front of a running sandbox; the sandbox's webhooks are pointed at it."""
+    sandbox = sandbox_server.app[SANDBOX]
+    config = gateway_config(
+        str(sandbox_server.make_url("")).rstrip("/"),
+        storage_url,
+        timeout_seconds,
+        plugins,
+        **gateway,
+    )
+    app = create_app(
+        Settings(
+            config,
+            secrets_for(sandbox),
+            clock,
+            background=False,
+            plugin_factories=plugin_factories or {},
+        )
+    )
+    server = TestServer(app)
+    await server.start_server()
+    for name in sandbox.accounts:
+        sandbox.account(name).webhook_url = str(server.make_url(f"/provider-webhooks/{name}"))
+    return server, app
+
+
+@dataclass
+class Harness(GatewayClient):
+    sandbox: Sandbox
+    clock: ManualClock
+
+    async def advance(self, seconds: float) -> None:
+        """Move time on: fulfilments, webhooks and token expiries due meanwhile happen."""
+        await self.sandbox.advance(seconds)
+
+
+@asynccontextmanager
+async def plugin_harness(
+    plugins: dict[str, Any] | None = None,
+    *,
+    factories: dict[str, Callable[[dict[str, Any]], Any]] | None = None,
+    storage_url: str | None = None,
+) -> AsyncIterator[Harness]:
+    """The sandbox and a gateway with these `[plugins]` settings, in this process."""
+    clock = ManualClock()
+    sandbox_app = create_sandbox_app(sandbox_settings(), clock)
+    sandbox_server = TestServer(sandbox_app)
+    await sandbox_server.start_server()
+    with tempfile.TemporaryDirectory(prefix="gateway-test-") as tmp:
+        url = storage_url or f"sqlite:///{Path(tmp) / 'gateway.sqlite3'}"
+        try:
+            server, app = await start_gateway(
+                sandbox_server, url, clock, plugins=plugins, plugin_factories=factories
+            )
+            try:
+                async with aiohttp.ClientSession() as http:
+                    yield Harness(server, app, http, sandbox_app[SANDBOX], clock)
+            finally:
+                await server.close()
+        finally:
+            await sandbox_server.close()
