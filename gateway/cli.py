@@ -55,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     listing = tenant_commands.add_parser("list", help="tenants, roles, accounts, token counts")
     listing.add_argument("--config", type=Path, required=True)
 
+    plugins = commands.add_parser(
+        "plugins", help="the plugins a config loads, in calling order, with their hooks"
+    )
+    plugins.add_argument("--config", type=Path, required=True)
+
     sandbox = commands.add_parser(
         "sandbox", help="run the sandbox provider (a faithful stand-in for the real one)"
     )
@@ -85,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "demo": _run_demo,
             "config": _run_config_check,
             "tenants": _run_tenants,
+            "plugins": _run_plugins,
             "sandbox": _run_sandbox,
             "codegen": _run_codegen,
         }[args.command]
@@ -171,6 +177,19 @@ def _run_tenants(args: argparse.Namespace) -> int:
         "This token is shown once; the config keeps only its hash. Restart the gateway to load it.",
         file=sys.stderr,
     )
+    return 0
+
+
+def _run_plugins(args: argparse.Namespace) -> int:
+    from gateway.config import load
+    from gateway.plugin_host import PluginHost
+
+    host = PluginHost(load(args.config).plugins)
+    for position, plugin in enumerate(host.describe(), start=1):
+        tenants = plugin["tenants"] if plugin["tenants"] == "all" else ", ".join(plugin["tenants"])
+        print(f"{position}. {plugin['name']} ({plugin['source']}; tenants: {tenants})")
+        for hook in plugin["hooks"]:
+            print(f"     {hook}")
     return 0
 
 

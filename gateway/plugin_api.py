@@ -23,7 +23,7 @@ import pluggy
 
 from gateway.catalog import CatalogItem
 from gateway.clock import Clock
-from gateway.domain import OrderRecord, OrderStatus, PlaceRequest, ProviderOrder
+from gateway.domain import OrderRecord, OrderStatus, PlaceRequest, ProviderOrder, money_text
 from gateway.tenants import Tenant
 
 if TYPE_CHECKING:
@@ -140,4 +140,5 @@ __all__ = [
     "Settlement",
     "Tenant",
     "hookimpl",
+    "money_text",
 ]

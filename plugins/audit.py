@@ -35,6 +35,7 @@ from gateway.plugin_api import (
     Rejection,
     SettingsError,
     hookimpl,
+    money_text,
 )
 
 log = structlog.get_logger()
@@ -105,7 +106,7 @@ class AuditPlugin:
             "order_id": intent.order_id,
             "item_id": intent.request.item_id,
             "quantity": None if quantity is None else str(quantity),
-            "amount": None if intent.estimate is None else str(intent.estimate),
+            "amount": None if intent.estimate is None else money_text(intent.estimate),
             "currency": intent.currency,
         }
 
@@ -113,7 +114,7 @@ class AuditPlugin:
     async def gateway_order_accepted(self, intent: OrderIntent, order: OrderRecord) -> None:
         fields = self._from_intent(intent)
         if order.price is not None:
-            fields["amount"] = str(order.price)
+            fields["amount"] = money_text(order.price)
         await self._record(
             "accepted",
             **fields,
@@ -139,13 +140,13 @@ class AuditPlugin:
             order_id=order.id,
             item_id=order.item_id,
             quantity=None if order.quantity is None else str(order.quantity),
-            amount=None if order.price is None else str(order.price),
+            amount=None if order.price is None else money_text(order.price),
             currency=order.currency,
             reason=order.error_message,
             details={
                 "status": order.status.value,
                 "delivered_quantity": order.delivered_quantity,
-                "refund_amount": str(order.refund_amount),
+                "refund_amount": money_text(order.refund_amount),
                 "codes_delivered": len(order.codes),
                 "error": order.error,
             },
@@ -162,7 +163,7 @@ class AuditPlugin:
             order_id=order.id if order else None,
             item_id=event.item_id,
             quantity=str(event.quantity),
-            amount=str(event.price),
+            amount=money_text(event.price),
             details={
                 "provider_order_id": event.provider_order_id,
                 "status": event.status.value,

@@ -142,3 +142,28 @@ def test_demo_prints_a_curl_line_that_places_an_order() -> None:
         )
         assert answer.status_code == 201, answer.text
         assert answer.json()["status"] == "pending"
+
+
+def test_plugins_lists_what_a_config_loads_in_calling_order(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = example.read_text().replace(
+        'enabled = ["validation", "limits", "audit"]',
+        'enabled = ["allowlist", "validation", "limits", "audit"]\n'
+        '[plugins.allowlist]\nshop = [1001]\ntenants = ["shop"]',
+    )
+    example.write_text(text)
+    assert main(["plugins", "--config", str(example)]) == 0
+    out = capsys.readouterr().out
+    names = re.findall(r"^\d+\. (\w+) ", out, flags=re.MULTILINE)
+    assert names == ["allowlist", "validation", "limits", "audit"]
+    assert "1. allowlist (gateway_allowlist:AllowlistPlugin; tenants: shop)" in out
+    assert "     gateway_reserve" in out
+
+
+def test_plugins_names_a_bad_settings_key(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example.write_text(example.read_text().replace('main = "500.00"', "main = 500.5"))
+    assert main(["plugins", "--config", str(example)]) == 1
+    assert "config error: plugins.limits.max_order.main:" in capsys.readouterr().err

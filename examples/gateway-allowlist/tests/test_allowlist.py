@@ -1,0 +1,33 @@
+"""The plugin's own tests, as its author writes them: a few lines each with plugin_harness."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.config import ConfigError
+from gateway.testing import plugin_harness
+
+SETTINGS = {"enabled": ["validation", "allowlist"], "allowlist": {"shop": [1001], "games": []}}
+
+
+async def test_listed_items_pass_and_others_are_refused() -> None:
+    async with plugin_harness(SETTINGS) as gw:
+        assert (await gw.place("shop", item_id=1001)).status == 201
+        refused = await gw.place("shop", item_id=1002)
+        assert refused.status == 403
+        assert refused.body["error"]["code"] == "item_not_allowed"
+        assert refused.body["error"]["details"] == {"plugin": "allowlist", "field": "item_id"}
+        assert "its list: 1001" in refused.body["error"]["message"]
+
+
+async def test_an_empty_list_allows_nothing_and_an_unlisted_tenant_anything() -> None:
+    async with plugin_harness(SETTINGS) as gw:
+        assert (await gw.place("games", item_id=1001)).status == 403
+        assert (await gw.place("ops", item_id=1002)).status == 201
+
+
+async def test_bad_settings_stop_the_gateway_naming_the_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        async with plugin_harness({"enabled": ["allowlist"], "allowlist": {"shop": "1001"}}):
+            pass
+    assert caught.value.key == "plugins.allowlist.shop"
