@@ -306,7 +306,7 @@ class AccountSession:
             return ProviderBusy(
                 "the provider is rate-limiting this account; retry after the given delay",
                 details=details,
-                headers={"Retry-After": retry if retry.isdigit() else "1"},
+                headers={"Retry-After": retry if retry.isascii() and retry.isdigit() else "1"},
             )
         if status >= 500 and place:
             return OutcomeUnknown(f"provider answered {status}")

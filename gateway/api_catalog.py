@@ -59,7 +59,8 @@ async def get_item(request: web.Request) -> web.Response:
     params.only(request.query, {"account"})
     account, catalog = _catalog(request, tenant)
     raw = request.match_info["item_id"]
-    item = (await catalog.items()).get(int(raw)) if raw.isdigit() else None
+    item_id = params.whole(raw)
+    item = (await catalog.items()).get(item_id) if item_id is not None else None
     if item is None:
         raise NotFound(f"account {account!r} has no catalog item {raw}")
     currency = request.app[CONFIG].accounts[account].currency

@@ -13,27 +13,34 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from gateway import api_catalog, api_orders, intake, ops
+from gateway import api_catalog, api_orders, api_webhooks, intake, ops
 from gateway.accounts import AccountSession
 from gateway.catalog import AccountCatalog, CatalogUnavailable
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
+from gateway.delivery import Dispatcher
+from gateway.events import Outbox
 from gateway.http import MAX_BODY, METRICS, TENANTS, edge
 from gateway.ledger import Ledger
 from gateway.metrics import Metrics
 from gateway.orders import OrderDesk
 from gateway.plugin_host import PluginHost
+from gateway.reconcile import Reconciler
 from gateway.state import (
     CATALOGS,
     CONFIG,
     DATABASE,
     DESK,
+    DISPATCHER,
     LEDGER,
     PLUGINS,
+    RECONCILER,
     SESSIONS,
+    SUBSCRIPTIONS,
     WEBHOOK_SECRETS,
 )
 from gateway.storage import open_database
+from gateway.subscriptions import Subscriptions
 from gateway.tenants import TenantDirectory
 
 log = structlog.get_logger()
@@ -50,7 +57,8 @@ class Settings:
     config: Config
     secrets: dict[str, AccountSecrets]
     clock: Clock = field(default_factory=SystemClock)
-    # Background loops (catalog refresh). Tests that drive time by hand turn them off.
+    # Background loops: catalog refresh, webhook delivery, reconciliation. Tests that
+    # drive time by hand turn them off and call the workers' run_once/run_due themselves.
     background: bool = True
     # Plugins that are not installed as packages, by name (plugin authors' tests).
     plugin_factories: dict[str, Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
@@ -72,7 +80,9 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_storage(settings))
     app.cleanup_ctx.append(_plugins(settings))
     app.cleanup_ctx.append(_accounts(settings))
-    app.router.add_routes(api_orders.routes + api_catalog.routes + intake.routes + ops.routes)
+    app.router.add_routes(
+        api_orders.routes + api_catalog.routes + api_webhooks.routes + intake.routes + ops.routes
+    )
     app.router.add_routes(plugins.routes())
     return app
 
@@ -118,16 +128,29 @@ def _accounts(settings: Settings):  # type: ignore[no-untyped-def]
         catalogs = {name: AccountCatalog(s, settings.clock) for name, s in sessions.items()}
         app[SESSIONS] = sessions
         app[CATALOGS] = catalogs
+        hooks = config.webhooks
+        subscriptions = Subscriptions(
+            app[DATABASE], settings.clock, timedelta(hours=hooks.secret_overlap_hours)
+        )
+        dispatcher = Dispatcher(
+            app[DATABASE], settings.clock, hooks, subscriptions, app[PLUGINS], app[METRICS]
+        )
+        await dispatcher.start()
+        app[SUBSCRIPTIONS] = subscriptions
+        app[DISPATCHER] = dispatcher
         app[DESK] = OrderDesk(
             app[LEDGER],
             sessions,
             catalogs,
             {name: a.currency for name, a in config.accounts.items()},
             app[PLUGINS],
+            Outbox(settings.clock),
             settings.clock,
             app[METRICS],
             timedelta(hours=config.idempotency_ttl_hours),
+            on_enqueued=dispatcher.wake,
         )
+        app[RECONCILER] = Reconciler(app[DESK], settings.clock, hooks)
         tasks: list[asyncio.Task[None]] = []
         if settings.background:
             await asyncio.gather(*(_first_load(c) for c in catalogs.values()))
@@ -135,12 +158,15 @@ def _accounts(settings: Settings):  # type: ignore[no-untyped-def]
                 asyncio.create_task(c.run(config.accounts[name].catalog_refresh_seconds))
                 for name, c in catalogs.items()
             ]
+            tasks.append(asyncio.create_task(dispatcher.run_forever()))
+            tasks.append(asyncio.create_task(app[RECONCILER].run_forever()))
         yield
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await dispatcher.close()
         for session in sessions.values():
             await session.close()
 

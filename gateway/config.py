@@ -102,12 +102,32 @@ class PluginsConfig:
 
 
 @dataclass(frozen=True)
+class WebhooksConfig:
+    """Tenant webhook delivery and order reconciliation.
+
+    The default retry schedule follows Svix's: after the first attempt, 5 s,
+    5 min, 30 min, 2 h, 5 h, 10 h and 10 h, eight attempts over about 28 hours.
+    """
+
+    retry_schedule_seconds: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    jitter: float = 0.1
+    attempt_timeout_seconds: float = 10.0
+    per_endpoint_concurrency: int = 4
+    disable_after_hours: float = 72.0
+    secret_overlap_hours: float = 24.0
+    poll_interval_seconds: float = 1.0
+    reconcile_after_seconds: float = 600.0
+    reconcile_interval_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class Config:
     accounts: dict[str, AccountConfig]
     tenants: dict[str, TenantConfig]
     storage_url: str = "sqlite:///gateway.sqlite3"
     server: ServerConfig = ServerConfig()
     plugins: PluginsConfig = PluginsConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
     idempotency_ttl_hours: float = 24.0
     token_renew_margin_seconds: float = 300.0
     path: Path | None = None
@@ -125,7 +145,7 @@ def load(path: Path) -> Config:
 
 
 def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
-    _only(raw, "", {"server", "storage", "gateway", "accounts", "tenants", "plugins"})
+    _only(raw, "", {"server", "storage", "gateway", "accounts", "tenants", "plugins", "webhooks"})
     server = _server(_table(raw, "server"))
     storage = _table(raw, "storage")
     _only(storage, "storage", {"url"})
@@ -170,6 +190,7 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
         storage_url=storage_url,
         server=server,
         plugins=_plugins(_table(raw, "plugins")),
+        webhooks=_webhooks(_table(raw, "webhooks")),
         idempotency_ttl_hours=ttl,
         token_renew_margin_seconds=margin,
     )
@@ -246,6 +267,37 @@ def _tenant(name: str, raw: dict[str, Any], accounts: dict[str, AccountConfig]) 
     except ValueError:
         raise ConfigError(f"{where}.role", "one of tenant, observer, admin") from None
     return TenantConfig(name, tuple(hashes), tuple(allowed), default, role)
+
+
+def _webhooks(raw: dict[str, Any]) -> WebhooksConfig:
+    defaults = WebhooksConfig()
+    names = set(WebhooksConfig.__dataclass_fields__)
+    _only(raw, "webhooks", names)
+    values: dict[str, Any] = {}
+    for name in names - {"retry_schedule_seconds", "per_endpoint_concurrency"}:
+        value = _number(raw, "webhooks", name, getattr(defaults, name))
+        if value < 0 or (name != "jitter" and name.endswith(("seconds", "hours")) and value <= 0):
+            raise ConfigError(f"webhooks.{name}", "must be positive")
+        values[name] = value
+    if values["jitter"] >= 1:
+        raise ConfigError("webhooks.jitter", "a share below 1, such as 0.1 for ±10%")
+    concurrency = _int(
+        raw, "webhooks", "per_endpoint_concurrency", defaults.per_endpoint_concurrency
+    )
+    if concurrency < 1:
+        raise ConfigError("webhooks.per_endpoint_concurrency", "at least 1")
+    schedule = raw.get("retry_schedule_seconds", list(defaults.retry_schedule_seconds))
+    if not isinstance(schedule, list) or not all(
+        isinstance(s, int | float) and not isinstance(s, bool) and s > 0 for s in schedule
+    ):
+        raise ConfigError(
+            "webhooks.retry_schedule_seconds", "a list of positive delays, e.g. [5, 300, 1800]"
+        )
+    return WebhooksConfig(
+        retry_schedule_seconds=tuple(float(s) for s in schedule),
+        per_endpoint_concurrency=concurrency,
+        **values,
+    )
 
 
 def _plugins(raw: dict[str, Any]) -> PluginsConfig:

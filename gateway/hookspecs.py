@@ -34,6 +34,7 @@ from gateway.plugin_api import (
     Settlement,
     Tenant,
 )
+from gateway.storage import Transaction
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
@@ -75,12 +76,14 @@ def gateway_reserve(intent: OrderIntent) -> None:
 
 
 @hookspec
-def gateway_settle(settlement: Settlement) -> None:
+def gateway_settle(settlement: Settlement, transaction: Transaction | None) -> None:
     """Settle a reservation: `placed` (charged at the provider's actual price),
     `released` (refused: give it all back), `unknown` (answer lost: keep it),
     `final` (terminal status: `charged` is what stays spent, `refunded` what the
-    provider refunded from a partial or failed order). Notification rules apply:
-    an exception is logged, never raised to the tenant."""
+    provider refunded from a partial or failed order). When `transaction` is
+    given, the change that caused the settlement is being written in it: write
+    through it so both commit together (and never open another one meanwhile).
+    Notification rules apply: an exception is logged, never raised to the tenant."""
 
 
 @hookspec

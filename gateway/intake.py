@@ -2,9 +2,12 @@
 
 The signature (`X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the raw body>`)
 is checked on the raw bytes, in constant time, with that account's secret:
-missing or wrong is a 401 and nothing is read further. A valid event is applied
-to the ledger (orders only move forward, so a repeat changes nothing) before
-the 200 that tells the provider to stop retrying.
+missing or wrong is a 401 and nothing is stored. A valid event is stored
+(once per order and status: the provider retries, and may send twice), the
+ledger updated, reservations settled and the tenants' deliveries enqueued, all
+in one transaction, and only then is the 200 sent that stops the provider's
+retries. A replayed old event finds its (order, status) already stored, and an
+order never moves backwards, so it changes nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from aiohttp import web
 
 from gateway.accounts import parse_webhook
 from gateway.errors import BadRequest, NotFound, Unauthenticated
+from gateway.http import METRICS
 from gateway.state import DESK, WEBHOOK_SECRETS
 
 log = structlog.get_logger()
@@ -37,24 +41,29 @@ async def provider_webhook(request: web.Request) -> web.Response:
     secret = request.app[WEBHOOK_SECRETS].get(account)
     if secret is None:
         raise NotFound(f"no provider account {account!r} on this gateway")
+    metrics = request.app[METRICS].provider_webhooks
     body = await request.read()
     if not signature_valid(body, request.headers.get(SIGNATURE_HEADER), secret):
+        metrics.labels(account=account, outcome="forged").inc()
         log.warning("provider_webhook_forged", account=account)
         raise Unauthenticated(f"missing or invalid {SIGNATURE_HEADER}")
     try:
         seen = parse_webhook(json.loads(body))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        metrics.labels(account=account, outcome="malformed").inc()
         log.warning("provider_webhook_malformed", account=account, error=str(exc))
         raise BadRequest(
             "the webhook body does not match the provider's documented payload"
         ) from exc
-    record = await request.app[DESK].settle(account, seen)
+    record, duplicate = await request.app[DESK].provider_event(account, seen, body)
+    metrics.labels(account=account, outcome="duplicate" if duplicate else "applied").inc()
     log.info(
-        "provider_webhook_applied",
+        "provider_webhook_received",
         account=account,
         provider_order_id=seen.provider_order_id,
         status=seen.status.value,
         order_id=record.id if record else None,
+        duplicate=duplicate,
     )
     return web.Response(status=200, text="ok")
 

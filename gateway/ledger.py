@@ -190,16 +190,22 @@ class Ledger:
         row = await self.db.fetchrow("SELECT * FROM orders WHERE reference = $1", reference)
         return _record(row) if row else None
 
-    async def apply(self, order_id: str, seen: ProviderOrder) -> OrderRecord:
-        """Bring an order up to what the provider says, never backwards."""
-        async with self.db.transaction() as tx:
-            return await self.apply_in(tx, order_id, seen)
+    async def lock(self, tx: Transaction, order_id: str) -> OrderRecord | None:
+        """Read an order inside a transaction, holding it against concurrent changes."""
+        lock = " FOR UPDATE" if self.db.engine == "postgresql" else ""  # SQLite: tx is exclusive
+        row = await tx.fetchrow(f"SELECT * FROM orders WHERE id = $1{lock}", order_id)
+        return _record(row) if row else None
 
-    async def apply_in(self, tx: Transaction, order_id: str, seen: ProviderOrder) -> OrderRecord:
-        row = await tx.fetchrow("SELECT * FROM orders WHERE id = $1", order_id)
-        if row is None:
-            raise LookupError(order_id)
-        current = _record(row)
+    async def lock_by_reference(self, tx: Transaction, reference: str) -> OrderRecord | None:
+        lock = " FOR UPDATE" if self.db.engine == "postgresql" else ""
+        row = await tx.fetchrow(f"SELECT * FROM orders WHERE reference = $1{lock}", reference)
+        return _record(row) if row else None
+
+    async def apply_in(
+        self, tx: Transaction, current: OrderRecord, seen: ProviderOrder
+    ) -> OrderRecord:
+        """Bring a locked order up to what the provider says, never backwards."""
+        order_id = current.id
         if current.status.terminal and not seen.status.terminal:
             return current
         if current.status.terminal and seen.status.terminal and current.status != seen.status:
@@ -235,6 +241,11 @@ class Ledger:
 
     async def touch(self, order_id: str) -> None:
         await self.db.execute(
+            "UPDATE orders SET updated_at = $2 WHERE id = $1", order_id, stamp(self.clock.now())
+        )
+
+    async def touch_in(self, tx: Transaction, order_id: str) -> None:
+        await tx.execute(
             "UPDATE orders SET updated_at = $2 WHERE id = $1", order_id, stamp(self.clock.now())
         )
 

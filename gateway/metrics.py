@@ -43,5 +43,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.deliveries = Counter(
+            "gateway_webhook_deliveries",
+            "Tenant webhook delivery attempts by outcome (delivered, retry, dead, gone).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.provider_webhooks = Counter(
+            "gateway_provider_webhooks",
+            "Provider webhooks received, by outcome (applied, duplicate, forged, malformed).",
+            ["account", "outcome"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

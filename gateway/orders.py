@@ -19,6 +19,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,7 +29,7 @@ import structlog
 
 from gateway.accounts import AccountSession, OutcomeUnknown
 from gateway.catalog import AccountCatalog, CatalogItem, CatalogUnavailable
-from gateway.clock import Clock
+from gateway.clock import Clock, stamp
 from gateway.domain import OrderRecord, OrderStatus, PlaceRequest, ProviderOrder
 from gateway.errors import (
     AccountNotAllowed,
@@ -39,10 +40,12 @@ from gateway.errors import (
     IdempotencyMismatch,
     NotFound,
 )
+from gateway.events import Outbox
 from gateway.ledger import Claim, Ledger, OrderFilters, OrderScope
 from gateway.metrics import Metrics
 from gateway.plugin_api import OrderIntent, Rejection, Settlement
 from gateway.plugin_host import PluginFailed, PluginHost, PluginRejected
+from gateway.storage import Transaction
 from gateway.tenants import Tenant
 from gateway.views import order_view
 
@@ -96,11 +99,15 @@ class OrderDesk:
         catalogs: dict[str, AccountCatalog],
         currencies: dict[str, str],
         plugins: PluginHost,
+        outbox: Outbox,
         clock: Clock,
         metrics: Metrics,
         idempotency_ttl: timedelta,
+        on_enqueued: Callable[[], None] = lambda: None,
     ) -> None:
         self.ledger = ledger
+        self.outbox = outbox
+        self.on_enqueued = on_enqueued
         self.sessions = sessions
         self.catalogs = catalogs
         self.currencies = currencies
@@ -205,6 +212,7 @@ class OrderDesk:
                 "gateway_settle",
                 intent.tenant.name,
                 settlement=self._settlement(intent, "released"),
+                transaction=None,
             )
         by = getattr(exc, "plugin", None) or "provider"
         rejection = Rejection(by, exc.code, exc.message, exc.status, exc.details.get("field"))
@@ -266,12 +274,18 @@ class OrderDesk:
             async with self.plugins.around_provider_call(tenant.name, intent=intent):
                 placed = await self.sessions[account].place_order(record.reference, request)
         except OutcomeUnknown as exc:
-            await self.ledger.touch(record.id)
+            async with self.ledger.db.transaction() as tx:
+                await self.ledger.touch_in(tx, record.id)
+                await self.outbox.order_event(tx, record)
+                await self.plugins.notify(
+                    "gateway_settle",
+                    tenant.name,
+                    settlement=self._settlement(intent, "unknown"),
+                    transaction=tx,
+                )
+            self.on_enqueued()
             self.metrics.orders.labels(account=account, outcome="unknown").inc()
             log.warning("order_outcome_unknown", order_id=record.id, reason=exc.reason)
-            await self.plugins.notify(
-                "gateway_settle", tenant.name, settlement=self._settlement(intent, "unknown")
-            )
             await self.plugins.notify(
                 "gateway_order_accepted", tenant.name, intent=intent, order=record
             )
@@ -280,14 +294,20 @@ class OrderDesk:
             await self.ledger.discard(record.id)
             await self._refused(intent, exc, reserved=True)
             raise
-        stored = await self.ledger.apply(record.id, placed)
+        async with self.ledger.db.transaction() as tx:
+            current = await self.ledger.lock(tx, record.id)
+            assert current is not None
+            stored = await self.ledger.apply_in(tx, current, placed)
+            await self.outbox.order_event(tx, stored)
+            await self.plugins.notify(
+                "gateway_settle",
+                tenant.name,
+                settlement=self._settlement(intent, "placed", charged=placed.price),
+                transaction=tx,
+            )
+        self.on_enqueued()
         self.metrics.orders.labels(account=account, outcome="placed").inc()
         log.info("order_placed", order_id=stored.id, provider_order_id=placed.provider_order_id)
-        await self.plugins.notify(
-            "gateway_settle",
-            tenant.name,
-            settlement=self._settlement(intent, "placed", charged=placed.price),
-        )
         await self.plugins.notify(
             "gateway_order_accepted", tenant.name, intent=intent, order=stored
         )
@@ -323,9 +343,22 @@ class OrderDesk:
         return await self._apply(record, seen)
 
     async def _apply(self, before: OrderRecord, seen: ProviderOrder) -> OrderRecord:
-        """Apply the provider's word; the first time an order turns terminal, settle and notify."""
-        after = await self.ledger.apply(before.id, seen)
-        if after.status.terminal and not before.status.terminal:
+        """Apply a provider read to an order (read-through and reconciliation)."""
+        async with self.ledger.db.transaction() as tx:
+            current = await self.ledger.lock(tx, before.id)
+            assert current is not None
+            after, turned = await self._apply_locked(tx, current, seen)
+        await self._after_terminal(after, turned)
+        return after
+
+    async def _apply_locked(
+        self, tx: Transaction, current: OrderRecord, seen: ProviderOrder
+    ) -> tuple[OrderRecord, bool]:
+        """Inside the caller's transaction: update the ledger and, the first time the order
+        turns terminal, settle the plugins' reservations and enqueue the tenants' event."""
+        after = await self.ledger.apply_in(tx, current, seen)
+        turned = after.status.terminal and not current.status.terminal
+        if turned:
             price = after.price or Decimal(0)
             await self.plugins.notify(
                 "gateway_settle",
@@ -340,9 +373,15 @@ class OrderDesk:
                     refunded=after.refund_amount,
                     status=after.status,
                 ),
+                transaction=tx,
             )
-            await self.plugins.notify("gateway_order_settled", after.tenant, order=after)
-        return after
+            await self.outbox.order_event(tx, after)
+        return after, turned
+
+    async def _after_terminal(self, order: OrderRecord, turned: bool) -> None:
+        if turned:
+            self.on_enqueued()
+            await self.plugins.notify("gateway_order_settled", order.tenant, order=order)
 
     async def list(
         self, tenant: Tenant, filters: OrderFilters, limit: int, cursor: str | None
@@ -357,13 +396,42 @@ class OrderDesk:
             "next_cursor": next_cursor,
         }
 
-    async def settle(self, account: str, seen: ProviderOrder) -> OrderRecord | None:
-        """Apply what the provider's webhook says about one of this account's orders."""
-        record = await self.ledger.by_reference(seen.reference) if seen.reference else None
-        if record is not None and record.account != account:
-            record = None
-        if record is not None:
-            record = await self._apply(record, seen)
+    async def provider_event(
+        self, account: str, seen: ProviderOrder, body: bytes
+    ) -> tuple[OrderRecord | None, bool]:
+        """A verified provider webhook, in one transaction: store the event (once per order and
+        status: the provider retries), update the ledger, settle reservations, enqueue the
+        tenants' events. Returns the gateway's order (None for orders it did not place) and
+        whether this was a duplicate."""
+        async with self.ledger.db.transaction() as tx:
+            inserted = await tx.fetchrow(
+                "INSERT INTO provider_events (id, account, provider_order_id, status, body,"
+                " received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+                "pev_" + uuid.uuid4().hex,
+                account,
+                seen.provider_order_id,
+                seen.status.value,
+                body.decode(),
+                stamp(self.clock.now()),
+            )
+            if inserted is None:
+                return None, True
+            record = (
+                await self.ledger.lock_by_reference(tx, seen.reference) if seen.reference else None
+            )
+            if record is not None and record.account != account:
+                record = None
+            turned = False
+            if record is not None:
+                record, turned = await self._apply_locked(tx, record, seen)
+                await tx.execute(
+                    "UPDATE provider_events SET order_id = $2 WHERE id = $1",
+                    inserted["id"],
+                    record.id,
+                )
+            else:
+                await self.outbox.foreign_event(tx, account, self.currencies.get(account), seen)
+        self.on_enqueued()
         await self.plugins.notify(
             "gateway_provider_webhook",
             record.tenant if record else None,
@@ -371,7 +439,23 @@ class OrderDesk:
             event=seen,
             order=record,
         )
-        return record
+        if record is not None:
+            await self._after_terminal(record, turned)
+        return record, False
+
+    async def replay_order_events(self, tenant: Tenant, order_id: str) -> int:
+        """Send an order's events again to its subscribers (the tenant's own order only)."""
+        record = await self.ledger.get(order_id) if _is_uuid(order_id) else None
+        if record is None or record.tenant != tenant.name:
+            raise NotFound(f"no order {order_id} for tenant {tenant.name!r}")
+        count = await self.ledger.db.execute(
+            "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $2,"
+            " claimed_until = NULL WHERE order_id = $1 AND state IN ('delivered', 'failed')",
+            order_id,
+            stamp(self.clock.now()),
+        )
+        self.on_enqueued()
+        return count
 
 
 def _is_uuid(value: str) -> bool:

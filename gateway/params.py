@@ -25,9 +25,7 @@ def place_request(body: Any) -> PlaceRequest:
         raise InvalidField(
             unknown[0], f"unknown field; an order takes {', '.join(sorted(PLACE_FIELDS))}"
         )
-    for name, value in body.items():
-        if value is None:
-            raise InvalidField(name, "may not be null; leave the field out instead")
+    no_nulls(body)
     item_id = body.get("item_id")
     if item_id is None:
         raise InvalidField("item_id", "required: the numeric id of a catalog item")
@@ -57,6 +55,12 @@ def place_request(body: Any) -> PlaceRequest:
         fields=fields,
         account=account,
     )
+
+
+def no_nulls(body: dict[str, Any]) -> None:
+    for name, value in body.items():
+        if value is None:
+            raise InvalidField(name, "may not be null; leave the field out instead")
 
 
 def _quantity(value: Any) -> Decimal:
@@ -91,22 +95,32 @@ def only(query: MultiMapping[str], allowed: set[str]) -> None:
             )
 
 
+def whole(raw: str, low: int = 0, high: int = 2**63 - 1) -> int | None:
+    """An ASCII whole number within bounds (storage holds 64-bit integers), else None."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
+
+
 def limit(query: MultiMapping[str]) -> int:
     raw = query.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    value = whole(raw, 1, MAX_LIMIT)
+    if value is None:
         raise InvalidField("limit", f"a whole number from 1 to {MAX_LIMIT}")
-    return int(raw)
+    return value
 
 
 def integer(query: MultiMapping[str], name: str) -> int | None:
     raw = query.get(name)
     if raw is None:
         return None
-    if not raw.isdigit():
-        raise InvalidField(name, "a whole number")
-    return int(raw)
+    value = whole(raw)
+    if value is None:
+        raise InvalidField(name, "a whole number (at most 19 digits)")
+    return value
 
 
 def status(query: MultiMapping[str]) -> OrderStatus | None:

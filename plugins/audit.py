@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from gateway import params
 from gateway.clock import isoformat_z, stamp, unstamp
 from gateway.errors import Forbidden, InvalidField
 from gateway.http import authenticate
@@ -203,10 +204,7 @@ class AuditPlugin:
         decision = query.get("decision")
         if decision is not None and decision not in DECISIONS:
             raise InvalidField("decision", f"one of {', '.join(DECISIONS)}")
-        raw_limit = query.get("limit", "50")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 200:
-            raise InvalidField("limit", "a whole number from 1 to 200")
-        limit = int(raw_limit)
+        limit = params.limit(query)
         where, args = [], []
         for key in FILTERS:
             if query.get(key) is not None:

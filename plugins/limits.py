@@ -255,35 +255,39 @@ class LimitsPlugin:
     # --- settle ----------------------------------------------------------------------
 
     @hookimpl
-    async def gateway_settle(self, settlement: Settlement) -> None:
+    async def gateway_settle(self, settlement: Settlement, transaction: Transaction | None) -> None:
         self._settle_in_memory(settlement)
-        if (
-            settlement.tenant,
-            settlement.currency,
-        ) not in self.budgets or settlement.kind == "unknown":
+        budgeted = (settlement.tenant, settlement.currency) in self.budgets
+        if not budgeted or settlement.kind == "unknown":
             return
         assert self._context is not None
+        if transaction is not None:  # the caller's transaction: commit with its change
+            await self._settle(transaction, settlement)
+            return
         async with self._context.database.transaction() as tx:
-            await self._lock(tx, settlement.tenant, settlement.currency)
-            row = await tx.fetchrow(
-                "SELECT * FROM limits_reservations WHERE order_id = $1", settlement.order_id
-            )
-            if row is None or row["state"] in ("released", "final"):
-                return
-            held = Decimal(row["amount"])
-            now_counts = {
-                "released": Decimal(0),
-                "placed": settlement.charged,
-                "final": settlement.charged,
-            }[settlement.kind]
-            delta = now_counts - held
-            if delta:
-                for period in (f"D:{row['day']}", f"M:{row['month']}"):
-                    await self._add(tx, row["tenant"], row["currency"], period, delta)
-            await tx.execute(
-                "UPDATE limits_reservations SET amount = $2, state = $3 WHERE order_id = $1",
-                settlement.order_id, str(now_counts), settlement.kind,
-            )  # fmt: skip
+            await self._settle(tx, settlement)
+
+    async def _settle(self, tx: Transaction, settlement: Settlement) -> None:
+        await self._lock(tx, settlement.tenant, settlement.currency)
+        row = await tx.fetchrow(
+            "SELECT * FROM limits_reservations WHERE order_id = $1", settlement.order_id
+        )
+        if row is None or row["state"] in ("released", "final"):
+            return
+        held = Decimal(row["amount"])
+        now_counts = {
+            "released": Decimal(0),
+            "placed": settlement.charged,
+            "final": settlement.charged,
+        }[settlement.kind]
+        delta = now_counts - held
+        if delta:
+            for period in (f"D:{row['day']}", f"M:{row['month']}"):
+                await self._add(tx, row["tenant"], row["currency"], period, delta)
+        await tx.execute(
+            "UPDATE limits_reservations SET amount = $2, state = $3 WHERE order_id = $1",
+            settlement.order_id, str(now_counts), settlement.kind,
+        )  # fmt: skip
         log.info(
             "limits_settled",
             order_id=settlement.order_id,

@@ -36,6 +36,7 @@ schema = schemathesis.openapi.from_dict(json.loads(tenant_openapi())).exclude(
 @schema.parametrize()
 @settings(
     max_examples=25,
+    derandomize=True,  # the same cases every run: CI must not flake
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

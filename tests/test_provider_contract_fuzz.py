@@ -37,6 +37,7 @@ def bearer(sandbox_url: str) -> str:
 @schema.parametrize()
 @settings(
     max_examples=40,
+    derandomize=True,  # the same cases every run: CI must not flake
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -1,0 +1,197 @@
+"""`/v1/subscriptions`: tenants' webhook endpoints, their delivery log, and replays."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from aiohttp import web
+
+from gateway import params
+from gateway.clock import isoformat_z, stamp, unstamp
+from gateway.errors import BadRequest, InvalidField, NotFound
+from gateway.http import authenticate, read_json
+from gateway.state import DESK, DISPATCHER, LEDGER, SUBSCRIPTIONS
+from gateway.tenants import Tenant
+
+
+async def _object(request: web.Request) -> dict[str, Any]:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    params.no_nulls(body)
+    return body
+
+
+async def create(request: web.Request) -> web.Response:
+    tenant = authenticate(request)
+    subscription = await request.app[SUBSCRIPTIONS].create(tenant, await _object(request))
+    return web.json_response(
+        subscription.view(with_secret=True),
+        status=201,
+        headers={"Location": f"/v1/subscriptions/{subscription.id}"},
+    )
+
+
+async def list_all(request: web.Request) -> web.Response:
+    tenant = authenticate(request)
+    subscriptions = await request.app[SUBSCRIPTIONS].list(tenant)
+    return web.json_response({"data": [s.view() for s in subscriptions], "next_cursor": None})
+
+
+async def get_one(request: web.Request) -> web.Response:
+    tenant = authenticate(request)
+    subscription = await request.app[SUBSCRIPTIONS].get(tenant, request.match_info["id"])
+    return web.json_response(subscription.view())
+
+
+async def update(request: web.Request) -> web.Response:
+    tenant = authenticate(request)
+    subscription = await request.app[SUBSCRIPTIONS].update(
+        tenant, request.match_info["id"], await _object(request)
+    )
+    request.app[DISPATCHER].wake()  # re-enabled: its waiting messages may go now
+    return web.json_response(subscription.view())
+
+
+async def delete(request: web.Request) -> web.Response:
+    tenant = authenticate(request)
+    await request.app[SUBSCRIPTIONS].delete(tenant, request.match_info["id"])
+    return web.Response(status=204)
+
+
+async def rotate_secret(request: web.Request) -> web.Response:
+    tenant = authenticate(request)
+    subscription = await request.app[SUBSCRIPTIONS].rotate(tenant, request.match_info["id"])
+    return web.json_response(subscription.view(with_secret=True))
+
+
+async def test_send(request: web.Request) -> web.Response:
+    tenant = authenticate(request)
+    subscription = await request.app[SUBSCRIPTIONS].get(tenant, request.match_info["id"])
+    db = request.app[LEDGER].db
+    async with db.transaction() as tx:
+        message_id = await request.app[DESK].outbox.ping(tx, subscription)
+    request.app[DISPATCHER].wake()
+    return web.json_response({"message_id": message_id, "event_type": "ping"}, status=202)
+
+
+async def deliveries(request: web.Request) -> web.Response:
+    tenant = authenticate(request)
+    subscription = await request.app[SUBSCRIPTIONS].get(tenant, request.match_info["id"])
+    params.only(request.query, {"limit", "cursor"})
+    limit = params.limit(request.query)
+    args: list[Any] = [subscription.id]
+    where = "a.subscription_id = $1"
+    cursor = request.query.get("cursor")
+    if cursor:
+        at, attempt_id = _decode(cursor)
+        args += [at, attempt_id]
+        where += " AND (a.at < $2 OR (a.at = $2 AND a.id < $3))"
+    args.append(limit + 1)
+    rows = await request.app[LEDGER].db.fetch(
+        "SELECT a.*, m.event_type, m.order_id, m.state AS message_state, m.next_attempt_at"
+        " FROM delivery_attempts a JOIN messages m ON m.id = a.message_id"
+        f" WHERE {where} ORDER BY a.at DESC, a.id DESC LIMIT ${len(args)}",
+        *args,
+    )
+    page = rows[:limit]
+    return web.json_response(
+        {
+            "data": [
+                {
+                    "message_id": row["message_id"],
+                    "event_type": row["event_type"],
+                    "order_id": row["order_id"],
+                    "attempt": row["attempt"],
+                    "at": isoformat_z(unstamp(row["at"])),
+                    "status_code": row["status"],
+                    "latency_ms": row["latency_ms"],
+                    "response_excerpt": row["response_excerpt"],
+                    "error": row["error"],
+                    "state": row["message_state"],
+                    "next_attempt_at": isoformat_z(unstamp(row["next_attempt_at"]))
+                    if row["message_state"] == "pending"
+                    else None,
+                }
+                for row in page
+            ],
+            "next_cursor": _encode(page[-1]["at"], page[-1]["id"]) if len(rows) > limit else None,
+        }
+    )
+
+
+async def replay_failed(request: web.Request) -> web.Response:
+    tenant = authenticate(request)
+    subscription = await request.app[SUBSCRIPTIONS].get(tenant, request.match_info["id"])
+    body = await _object(request)
+    raw = body.get("since")
+    if not isinstance(raw, str):
+        raise InvalidField(
+            "since", "an RFC 3339 time: failed messages created since then are sent again"
+        )
+    since = params.timestamp({"since": raw}, "since")  # type: ignore[arg-type]
+    assert since is not None
+    count = await request.app[LEDGER].db.execute(
+        "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $3,"
+        " claimed_until = NULL"
+        " WHERE subscription_id = $1 AND state = 'failed' AND created_at >= $2",
+        subscription.id,
+        stamp(since),
+        stamp(request.app[LEDGER].clock.now()),
+    )
+    request.app[DISPATCHER].wake()
+    return web.json_response({"replayed": count}, status=202)
+
+
+async def replay_message(request: web.Request) -> web.Response:
+    tenant = authenticate(request)
+    subscription = await request.app[SUBSCRIPTIONS].get(tenant, request.match_info["id"])
+    count = await request.app[LEDGER].db.execute(
+        "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $3,"
+        " claimed_until = NULL WHERE id = $1 AND subscription_id = $2 AND state != 'cancelled'",
+        request.match_info["message_id"],
+        subscription.id,
+        stamp(request.app[LEDGER].clock.now()),
+    )
+    if not count:
+        raise NotFound(f"no message {request.match_info['message_id']} for this subscription")
+    request.app[DISPATCHER].wake()
+    return web.json_response({"replayed": 1}, status=202)
+
+
+async def replay_order(request: web.Request) -> web.Response:
+    tenant: Tenant = authenticate(request)
+    count = await request.app[DESK].replay_order_events(tenant, request.match_info["order_id"])
+    request.app[DISPATCHER].wake()
+    return web.json_response({"replayed": count}, status=202)
+
+
+def _encode(at: str, attempt_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([at, attempt_id]).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[str, str]:
+    try:
+        at, attempt_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        unstamp(at)
+        return str(at), str(attempt_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidField("cursor", "not a cursor this API gave out") from None
+
+
+routes = [
+    web.post("/v1/subscriptions", create),
+    web.get("/v1/subscriptions", list_all),
+    web.get("/v1/subscriptions/{id}", get_one),
+    web.patch("/v1/subscriptions/{id}", update),
+    web.delete("/v1/subscriptions/{id}", delete),
+    web.post("/v1/subscriptions/{id}/rotate-secret", rotate_secret),
+    web.post("/v1/subscriptions/{id}/test", test_send),
+    web.get("/v1/subscriptions/{id}/deliveries", deliveries),
+    web.post("/v1/subscriptions/{id}/replay", replay_failed),
+    web.post("/v1/subscriptions/{id}/deliveries/{message_id}/replay", replay_message),
+    web.post("/v1/orders/{order_id}/replay-events", replay_order),
+]

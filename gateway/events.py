@@ -1,0 +1,138 @@
+"""Order events for tenants, written to the outbox in the transaction that causes them.
+
+An event becomes one message per subscribed endpoint: the tenant's own
+`own`-scoped endpoints, and the `account:<name>`-scoped endpoints of
+observers and admins on the order's account. Orders the gateway did not place
+(dashboard or older orders) reach only the account-scoped ones. Delivered
+codes are in a message only when its endpoint belongs to the order's tenant.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from typing import Any
+
+from gateway.clock import Clock, isoformat_z, stamp
+from gateway.domain import OrderRecord, OrderStatus, ProviderOrder, money_text, quantity_text
+from gateway.storage import Transaction
+from gateway.subscriptions import TEST_EVENT, Subscription, _subscription
+from gateway.views import order_view
+
+_counter = itertools.count()
+
+EVENT_FOR_STATUS = {
+    OrderStatus.PENDING: "order.accepted",
+    OrderStatus.PROCESSING: "order.accepted",
+    OrderStatus.COMPLETED: "order.completed",
+    OrderStatus.PARTIAL: "order.partial",
+    OrderStatus.FAILED: "order.failed",
+    OrderStatus.UNKNOWN: "order.unknown",
+}
+
+
+def envelope(event_type: str, data: dict[str, Any], when: Any) -> str:
+    return json.dumps(
+        {"type": event_type, "timestamp": isoformat_z(when), "data": data},
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+
+
+def foreign_order_view(account: str, currency: str | None, event: ProviderOrder) -> dict[str, Any]:
+    """An order the gateway did not place, as its webhook describes it (never with codes)."""
+    return {
+        "id": None,
+        "tenant": None,
+        "account": account,
+        "provider_order_id": event.provider_order_id,
+        "item_id": event.item_id,
+        "item_name": event.item_name,
+        "product_type": None,
+        "quantity": quantity_text(event.quantity),
+        "delivered_quantity": event.delivered_quantity,
+        "price": money_text(event.price),
+        "refund_amount": money_text(event.refund_amount),
+        "currency": currency,
+        "fields": event.fields,
+        "status": event.status.value,
+        "error": event.error or None,
+        "error_message": event.error_message or None,
+        "codes": None,
+        "merchant_order_id": None,
+        "created_at": None,
+        "completed_at": isoformat_z(event.completed_at) if event.completed_at else None,
+    }
+
+
+class Outbox:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    async def _subscribers(
+        self, tx: Transaction, account: str, tenant: str | None
+    ) -> list[Subscription]:
+        rows = await tx.fetch(
+            "SELECT * FROM subscriptions WHERE state = 'active'"
+            " AND ((scope = 'own' AND tenant = $1) OR scope = $2)"
+            " ORDER BY created_at, id",
+            tenant or "",
+            f"account:{account}",
+        )
+        return [_subscription(r) for r in rows]
+
+    async def order_event(self, tx: Transaction, order: OrderRecord) -> int:
+        """Enqueue the event for this order's current status; returns the messages written."""
+        event_type = EVENT_FOR_STATUS[order.status]
+        written = 0
+        for subscription in await self._subscribers(tx, order.account, order.tenant):
+            if subscription.wants(event_type):
+                data = order_view(order, show_codes=subscription.tenant == order.tenant)
+                await self._write(tx, subscription, event_type, order.id, data)
+                written += 1
+        return written
+
+    async def foreign_event(
+        self, tx: Transaction, account: str, currency: str | None, event: ProviderOrder
+    ) -> int:
+        event_type = EVENT_FOR_STATUS[event.status]
+        written = 0
+        for subscription in await self._subscribers(tx, account, None):
+            if subscription.wants(event_type):
+                data = foreign_order_view(account, currency, event)
+                await self._write(
+                    tx, subscription, event_type, f"provider:{event.provider_order_id}", data
+                )
+                written += 1
+        return written
+
+    async def ping(self, tx: Transaction, subscription: Subscription) -> str:
+        return await self._write(
+            tx, subscription, TEST_EVENT, None, {"subscription_id": subscription.id}
+        )
+
+    async def _write(
+        self,
+        tx: Transaction,
+        subscription: Subscription,
+        event_type: str,
+        order_id: str | None,
+        data: dict[str, Any],
+    ) -> str:
+        now = self.clock.now()
+        message_id = "msg_" + uuid.uuid4().hex
+        await tx.execute(
+            "INSERT INTO messages (id, subscription_id, tenant, event_type, order_id, ordering,"
+            " payload, state, next_attempt_at, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
+            message_id,
+            subscription.id,
+            subscription.tenant,
+            event_type,
+            order_id,
+            f"{stamp(now)}:{next(_counter):012d}",
+            envelope(event_type, data, now),
+            stamp(now),
+        )
+        return message_id

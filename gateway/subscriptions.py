@@ -1,0 +1,253 @@
+"""Tenants' webhook endpoints: what they want to hear, about which orders, signed with what.
+
+Scope `own` hears about the tenant's own orders; `account:<name>` about every
+order on that account, dashboard orders included, and is for observers and
+admins. Each endpoint has a `whsec_` secret (Standard Webhooks); rotating it
+keeps the old one signing alongside for an overlap window, so receivers can
+switch without losing a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from gateway.clock import Clock, isoformat_z, stamp, unstamp
+from gateway.errors import Forbidden, InvalidField, NotFound
+from gateway.storage import Database, Row
+from gateway.tenants import Tenant
+
+EVENT_TYPES = (
+    "order.accepted",
+    "order.completed",
+    "order.partial",
+    "order.failed",
+    "order.unknown",
+)
+TEST_EVENT = "ping"
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    tenant: str
+    url: str
+    event_types: tuple[str, ...]
+    scope: str
+    secret: str
+    previous_secret: str | None
+    previous_secret_until: datetime | None
+    state: str
+    disabled_reason: str | None
+    failing_since: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    def wants(self, event_type: str) -> bool:
+        return event_type == TEST_EVENT or not self.event_types or event_type in self.event_types
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        keys = [self.secret]
+        if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
+            keys.append(self.previous_secret)
+        return keys
+
+    def view(self, *, with_secret: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": self.id,
+            "url": self.url,
+            "event_types": list(self.event_types),
+            "scope": self.scope,
+            "state": self.state,
+            "disabled_reason": self.disabled_reason,
+            "failing_since": isoformat_z(self.failing_since) if self.failing_since else None,
+            "previous_secret_expires_at": isoformat_z(self.previous_secret_until)
+            if self.previous_secret_until
+            else None,
+            "created_at": isoformat_z(self.created_at),
+        }
+        if with_secret:
+            body["secret"] = self.secret
+        return body
+
+
+def _subscription(row: Row) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        tenant=row["tenant"],
+        url=row["url"],
+        event_types=tuple(json.loads(row["event_types"])),
+        scope=row["scope"],
+        secret=row["secret"],
+        previous_secret=row["previous_secret"],
+        previous_secret_until=unstamp(row["previous_secret_until"])
+        if row["previous_secret_until"]
+        else None,
+        state=row["state"],
+        disabled_reason=row["disabled_reason"],
+        failing_since=unstamp(row["failing_since"]) if row["failing_since"] else None,
+        created_at=unstamp(row["created_at"]),
+        updated_at=unstamp(row["updated_at"]),
+    )
+
+
+def check_url(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidField("url", "the endpoint's http:// or https:// URL")
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InvalidField("url", "an absolute http:// or https:// URL")
+    if len(value) > 2000:
+        raise InvalidField("url", "at most 2000 characters")
+    return value
+
+
+def check_event_types(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidField("event_types", "a list of event types; empty means all")
+    for event_type in value:
+        if event_type not in EVENT_TYPES:
+            raise InvalidField(
+                "event_types", f"{event_type!r} is not one of {', '.join(EVENT_TYPES)}"
+            )
+    return tuple(dict.fromkeys(value))
+
+
+def check_scope(value: Any, tenant: Tenant) -> str:
+    if value is None or value == "own":
+        return "own"
+    if not isinstance(value, str) or not value.startswith("account:"):
+        raise InvalidField("scope", "'own', or 'account:<name>' for every order of an account")
+    account = value.removeprefix("account:")
+    if tenant.role.value == "tenant":
+        raise Forbidden(
+            "only observers and admins may subscribe to a whole account; use scope 'own'",
+            details={"field": "scope"},
+        )
+    if not tenant.may_use(account):
+        raise InvalidField("scope", f"{account!r} is not one of your accounts")
+    return value
+
+
+class Subscriptions:
+    def __init__(self, db: Database, clock: Clock, secret_overlap: timedelta) -> None:
+        self.db = db
+        self.clock = clock
+        self.secret_overlap = secret_overlap
+
+    async def create(self, tenant: Tenant, body: dict[str, Any]) -> Subscription:
+        unknown = set(body) - {"url", "event_types", "scope"}
+        if unknown:
+            raise InvalidField(
+                sorted(unknown)[0], "unknown field; a subscription takes url, event_types, scope"
+            )
+        now = stamp(self.clock.now())
+        subscription_id = "sub_" + uuid.uuid4().hex
+        await self.db.execute(
+            "INSERT INTO subscriptions (id, tenant, url, event_types, scope, secret, state,"
+            " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7)",
+            subscription_id,
+            tenant.name,
+            check_url(body.get("url")),
+            json.dumps(list(check_event_types(body.get("event_types")))),
+            check_scope(body.get("scope"), tenant),
+            new_secret(),
+            now,
+        )
+        return await self.get(tenant, subscription_id)
+
+    async def get(self, tenant: Tenant, subscription_id: str) -> Subscription:
+        row = await self.db.fetchrow(
+            "SELECT * FROM subscriptions WHERE id = $1 AND tenant = $2 AND state != 'deleted'",
+            subscription_id,
+            tenant.name,
+        )
+        if row is None:
+            raise NotFound(f"no subscription {subscription_id} for tenant {tenant.name!r}")
+        return _subscription(row)
+
+    async def by_id(self, subscription_id: str) -> Subscription | None:
+        row = await self.db.fetchrow("SELECT * FROM subscriptions WHERE id = $1", subscription_id)
+        return _subscription(row) if row else None
+
+    async def list(self, tenant: Tenant) -> list[Subscription]:
+        rows = await self.db.fetch(
+            "SELECT * FROM subscriptions WHERE tenant = $1 AND state != 'deleted'"
+            " ORDER BY created_at DESC, id DESC",
+            tenant.name,
+        )
+        return [_subscription(r) for r in rows]
+
+    async def update(
+        self, tenant: Tenant, subscription_id: str, body: dict[str, Any]
+    ) -> Subscription:
+        current = await self.get(tenant, subscription_id)
+        unknown = set(body) - {"url", "event_types", "scope", "state"}
+        if unknown:
+            raise InvalidField(
+                sorted(unknown)[0], "unknown field; you may change url, event_types, scope, state"
+            )
+        url = check_url(body["url"]) if "url" in body else current.url
+        types = (
+            check_event_types(body["event_types"]) if "event_types" in body else current.event_types
+        )
+        scope = check_scope(body["scope"], tenant) if "scope" in body else current.scope
+        state = body.get("state", current.state)
+        if state not in ("active", "disabled"):
+            raise InvalidField("state", "'active' (re-enable) or 'disabled'")
+        reason = current.disabled_reason if state == "disabled" else None
+        if state == "disabled" and current.state != "disabled":
+            reason = "disabled by the tenant"
+        await self.db.execute(
+            "UPDATE subscriptions SET url = $2, event_types = $3, scope = $4, state = $5,"
+            " disabled_reason = $6, failing_since = CASE WHEN $5 = 'active' THEN NULL"
+            " ELSE failing_since END, updated_at = $7 WHERE id = $1",
+            subscription_id,
+            url,
+            json.dumps(list(types)),
+            scope,
+            state,
+            reason,
+            stamp(self.clock.now()),
+        )
+        return await self.get(tenant, subscription_id)
+
+    async def delete(self, tenant: Tenant, subscription_id: str) -> None:
+        await self.get(tenant, subscription_id)
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE subscriptions SET state = 'deleted', updated_at = $2 WHERE id = $1",
+                subscription_id,
+                stamp(self.clock.now()),
+            )
+            await tx.execute(
+                "UPDATE messages SET state = 'cancelled' WHERE subscription_id = $1"
+                " AND state IN ('pending', 'delivering')",
+                subscription_id,
+            )
+
+    async def rotate(self, tenant: Tenant, subscription_id: str) -> Subscription:
+        current = await self.get(tenant, subscription_id)
+        now = self.clock.now()
+        await self.db.execute(
+            "UPDATE subscriptions SET secret = $2, previous_secret = $3,"
+            " previous_secret_until = $4, updated_at = $5 WHERE id = $1",
+            subscription_id,
+            new_secret(),
+            current.secret,
+            stamp(now + self.secret_overlap),
+            stamp(now),
+        )
+        return await self.get(tenant, subscription_id)
