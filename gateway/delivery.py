@@ -266,7 +266,8 @@ class Dispatcher:
                         delay = max(delay, retry_after)
                     await tx.execute(
                         "UPDATE messages SET state = 'pending', attempts = $2,"
-                        " next_attempt_at = $3, last_status = $4, last_error = $5, claimed_until = NULL WHERE id = $1",
+                        " next_attempt_at = $3, last_status = $4, last_error = $5,"
+                        " claimed_until = NULL WHERE id = $1",
                         row["id"], attempt, stamp(now + timedelta(seconds=delay)), status, error,
                     )  # fmt: skip
                 failing_since = subscription.failing_since or now
