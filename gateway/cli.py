@@ -60,6 +60,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     plugins.add_argument("--config", type=Path, required=True)
 
+    deliveries = commands.add_parser(
+        "deliveries", help="tenant webhook messages: list them, send them again"
+    )
+    delivery_commands = deliveries.add_subparsers(dest="deliveries_command", required=True)
+    d_list = delivery_commands.add_parser("list", help="messages, newest first")
+    d_list.add_argument("--config", type=Path, required=True)
+    d_list.add_argument(
+        "--state", choices=["pending", "delivering", "delivered", "failed", "cancelled"]
+    )
+    d_list.add_argument("--tenant")
+    d_list.add_argument("--subscription")
+    d_list.add_argument("--limit", type=int, default=50)
+    d_replay = delivery_commands.add_parser(
+        "replay", help="send messages again: by id, or a subscription's failures since a time"
+    )
+    d_replay.add_argument("--config", type=Path, required=True)
+    d_replay.add_argument("message_ids", nargs="*")
+    d_replay.add_argument("--subscription")
+    d_replay.add_argument("--since", help="RFC 3339; with --subscription: its failed messages")
+
     sandbox = commands.add_parser(
         "sandbox", help="run the sandbox provider (a faithful stand-in for the real one)"
     )
@@ -91,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "config": _run_config_check,
             "tenants": _run_tenants,
             "plugins": _run_plugins,
+            "deliveries": _run_deliveries,
             "sandbox": _run_sandbox,
             "codegen": _run_codegen,
         }[args.command]
@@ -190,6 +211,32 @@ def _run_plugins(args: argparse.Namespace) -> int:
         print(f"{position}. {plugin['name']} ({plugin['source']}; tenants: {tenants})")
         for hook in plugin["hooks"]:
             print(f"     {hook}")
+    return 0
+
+
+def _run_deliveries(args: argparse.Namespace) -> int:
+    from gateway.config import load
+    from gateway.operations import list_messages, replay_messages
+
+    config = load(args.config)
+    if args.deliveries_command == "list":
+        rows = asyncio.run(
+            list_messages(config, args.state, args.tenant, args.subscription, args.limit)
+        )
+        for row in rows:
+            print(
+                f"{row['id']} {row['state']:<10} attempts={row['attempts']} "
+                f"last_status={row['last_status']} next={row['next_attempt_at']} "
+                f"{row['event_type']} order={row['order_id']} tenant={row['tenant']} "
+                f"subscription={row['subscription_id']}"
+            )
+        print(f"{len(rows)} message(s)", file=sys.stderr)
+        return 0
+    if not args.message_ids and not (args.subscription and args.since):
+        print("name message ids, or --subscription with --since", file=sys.stderr)
+        return 2
+    count = asyncio.run(replay_messages(config, args.message_ids, args.subscription, args.since))
+    print(f"{count} message(s) queued again; a running gateway sends them within its poll interval")
     return 0
 
 

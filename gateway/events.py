@@ -3,7 +3,9 @@
 An event becomes one message per subscribed endpoint: the tenant's own
 `own`-scoped endpoints, and the `account:<name>`-scoped endpoints of
 observers and admins on the order's account. Orders the gateway did not place
-(dashboard or older orders) reach only the account-scoped ones. Delivered
+(dashboard or older orders) reach only the account-scoped ones. A disabled
+endpoint still gets its messages written: they wait, and go once it is
+re-enabled, so disabling loses nothing. Delivered
 codes are in a message only when its endpoint belongs to the order's tenant.
 """
 
@@ -74,7 +76,7 @@ class Outbox:
         self, tx: Transaction, account: str, tenant: str | None
     ) -> list[Subscription]:
         rows = await tx.fetch(
-            "SELECT * FROM subscriptions WHERE state = 'active'"
+            "SELECT * FROM subscriptions WHERE state IN ('active', 'disabled')"
             " AND ((scope = 'own' AND tenant = $1) OR scope = $2)"
             " ORDER BY created_at, id",
             tenant or "",

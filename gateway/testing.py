@@ -78,6 +78,7 @@ def gateway_config(
     storage_url: str,
     timeout_seconds: float = 2.0,
     plugins: dict[str, Any] | None = None,
+    webhooks: dict[str, Any] | None = None,
     **gateway: Any,
 ) -> Config:
     """The test gateway's config: accounts main and partner on the sandbox, the four tenants."""
@@ -97,6 +98,7 @@ def gateway_config(
             "storage": {"url": storage_url},
             "gateway": gateway,
             "plugins": plugins if plugins is not None else {},
+            "webhooks": webhooks or {},
             "accounts": {"main": account("client_main"), "partner": account("client_partner")},
             "tenants": {
                 name: {"token_hashes": [token_hash(TOKENS[name])], "accounts": accts, "role": role}
@@ -171,16 +173,14 @@ async def start_gateway(
     timeout_seconds: float = 2.0,
     plugins: dict[str, Any] | None = None,
     plugin_factories: dict[str, Callable[[dict[str, Any]], Any]] | None = None,
+    webhooks: dict[str, Any] | None = None,
     **gateway: Any,
 ) -> tuple[TestServer, web.Application]:
     """A gateway in front of a running sandbox; the sandbox's webhooks are pointed at it."""
     sandbox = sandbox_server.app[SANDBOX]
+    provider_url = str(sandbox_server.make_url("")).rstrip("/")
     config = gateway_config(
-        str(sandbox_server.make_url("")).rstrip("/"),
-        storage_url,
-        timeout_seconds,
-        plugins,
-        **gateway,
+        provider_url, storage_url, timeout_seconds, plugins, webhooks, **gateway
     )
     app = create_app(
         Settings(

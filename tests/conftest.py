@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +82,9 @@ class Provider:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock()
+    """Starts at the real time (to the second): Standard Webhooks verifiers check
+    `webhook-timestamp` against their own clock; from there it moves only when told."""
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
 
 
 @pytest.fixture
@@ -189,3 +193,64 @@ async def make_gateway(
 @pytest.fixture
 async def gateway(make_gateway: GatewayFactory) -> Gateway:
     return await make_gateway()
+
+
+@dataclass
+class Hook:
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Endpoint:
+    """A tenant's webhook endpoint: records what arrives, answers `statuses` in turn."""
+
+    server: TestServer
+    hooks: list[Hook]
+    statuses: list[int]
+    headers: dict[str, str]
+    arrived: asyncio.Condition
+    release: asyncio.Event  # a slow endpoint waits for this before answering
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("/hook"))
+
+    def events(self) -> list[tuple[str, str | None]]:
+        return [(h.json["type"], h.json["data"].get("id")) for h in self.hooks]
+
+    async def wait_for(self, count: int) -> None:
+        """Until `count` requests arrived; bounded, so a missing one fails the test in 5 s."""
+        async with asyncio.timeout(5), self.arrived:
+            await self.arrived.wait_for(lambda: len(self.hooks) >= count)
+
+
+@pytest.fixture
+def endpoint_factory(aiohttp_server: AiohttpServer) -> Callable[..., Awaitable[Endpoint]]:
+    async def make(statuses: list[int] | None = None, slow: bool = False) -> Endpoint:
+        release = asyncio.Event()
+        if not slow:
+            release.set()
+        endpoint: Endpoint
+
+        async def hook(request: web.Request) -> web.Response:
+            body = await request.read()
+            await release.wait()
+            endpoint.hooks.append(Hook(dict(request.headers), body))
+            async with endpoint.arrived:
+                endpoint.arrived.notify_all()
+            statuses = endpoint.statuses
+            status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+            return web.Response(status=status, text=f"answered {status}", headers=endpoint.headers)
+
+        app = web.Application()
+        app.router.add_post("/hook", hook)
+        server = await aiohttp_server(app)
+        endpoint = Endpoint(server, [], statuses or [200], {}, asyncio.Condition(), release)
+        return endpoint
+
+    return make

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import re
 import shutil
 from pathlib import Path
@@ -12,7 +15,9 @@ import pytest
 from gateway.cli import main
 from gateway.config import load
 from gateway.sandbox import demo_accounts
+from gateway.state import DISPATCHER
 from gateway.tenants import TenantDirectory
+from gateway.testing import plugin_harness
 from tests.processes import ROOT, gateway_process, sandbox_process, url_in
 
 EXAMPLE = ROOT / "gateway.example.toml"
@@ -167,3 +172,34 @@ def test_plugins_names_a_bad_settings_key(
     example.write_text(example.read_text().replace('main = "500.00"', "main = 500.5"))
     assert main(["plugins", "--config", str(example)]) == 1
     assert "config error: plugins.limits.max_order.main:" in capsys.readouterr().err
+
+
+async def test_deliveries_list_and_replay_for_operators(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'ops.sqlite3'}"
+    async with plugin_harness({}, storage_url=storage) as gw:
+        await gw.call("POST", "/v1/subscriptions", json={"url": "http://127.0.0.1:9/refused"})
+        await gw.place(item_id=1001)
+        await gw.app[DISPATCHER].run_due()  # connection refused: one failed attempt
+    config = tmp_path / "ops.toml"
+    config.write_text(
+        f'[storage]\nurl = "{storage}"\n[accounts.main]\nbase_url = "http://127.0.0.1:9"\n'
+        'client_id = "c"\ncurrency = "EUR"\napi_key = { env = "X" }\n'
+        'webhook_secret = { env = "X" }\n'
+    )
+
+    def run(*argv: str) -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(list(argv)) == 0
+        return out.getvalue()
+
+    listed = await asyncio.to_thread(run, "deliveries", "list", "--config", str(config))
+    (line,) = listed.splitlines()
+    assert "pending" in line and "attempts=1" in line and "order.accepted" in line
+    message_id = line.split()[0]
+    replayed = await asyncio.to_thread(
+        run, "deliveries", "replay", "--config", str(config), message_id
+    )
+    assert replayed.startswith("1 message(s) queued again")
+    after = await asyncio.to_thread(run, "deliveries", "list", "--config", str(config))
+    assert "attempts=0" in after
