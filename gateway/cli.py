@@ -7,6 +7,7 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sandbox.add_argument("--webhook-interval", type=float, default=60.0)
     sandbox.add_argument("--token-ttl", type=float, default=7200.0)
+    sandbox.add_argument(
+        "--balance", help="every account's starting balance (default: 1000.00 and 500.00)"
+    )
     sandbox.add_argument(
         "--manual-clock",
         action="store_true",
@@ -273,8 +277,12 @@ def _run_codegen(args: argparse.Namespace) -> int:
 def _run_sandbox(args: argparse.Namespace) -> int:
     from gateway.sandbox import SandboxSettings, create_sandbox_app, demo_accounts, demo_items
 
+    accounts = demo_accounts(args.seed)
+    if args.balance is not None:
+        for spec in accounts:
+            spec.balance = Decimal(args.balance)
     settings = SandboxSettings(
-        accounts=demo_accounts(args.seed),
+        accounts=accounts,
         items=demo_items(),
         seed=args.seed,
         token_ttl=args.token_ttl,

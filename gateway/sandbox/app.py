@@ -61,6 +61,7 @@ def create_sandbox_app(settings: SandboxSettings, clock: Clock | None = None) ->
             web.post("/sandbox/accounts/{name}/dashboard-orders", admin_dashboard_order),
             web.patch("/sandbox/items/{item_id}", admin_update_item),
             web.get("/sandbox/webhooks", admin_webhook_log),
+            web.get("/sandbox/orders", admin_list_orders),
             web.post("/sandbox/clock/advance", admin_advance_clock),
         ]
     )
@@ -432,6 +433,14 @@ async def admin_webhook_log(request: web.Request) -> web.Response:
                 for d in sandbox.webhook_deliveries
             ],
         }
+    )
+
+
+async def admin_list_orders(request: web.Request) -> web.Response:
+    """Every order of every account, as the provider would show them in its dashboard."""
+    sandbox = request.app[SANDBOX]
+    return web.json_response(
+        {"orders": [{**order_json(o), "account": o.account} for o in sandbox.orders.values()]}
     )
 
 
