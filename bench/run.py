@@ -419,8 +419,11 @@ async def webhooks(args: argparse.Namespace, workdir: Path, engine: str) -> dict
             for endpoints in (1, 10, 100):
                 ids = []
                 for n in range(endpoints):
-                    wanted = {"url": f"{subscribers.url}/hook/{n}", "event_types": ["order.accepted"]}
-                    async with http.post(f"{api}/subscriptions", headers=tenant, json=wanted) as made:
+                    url = f"{subscribers.url}/hook/{n}"
+                    wanted = {"url": url, "event_types": ["order.accepted"]}
+                    async with http.post(
+                        f"{api}/subscriptions", headers=tenant, json=wanted
+                    ) as made:
                         ids.append((await made.json())["id"])
                 for sid in ids:  # messages written while disabled wait in the outbox
                     async with http.patch(f"{api}/subscriptions/{sid}", headers=tenant,
