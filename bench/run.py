@@ -509,7 +509,7 @@ def table(results: dict[str, Any]) -> str:
     lines = ["", "Place order (orders/s, p50/p99 ms)"]
     lines.append(f"{'setting':<28}{'target':<13}{'c16 o/s':>9}{'p50':>8}{'p99':>8}"
                  f"{'c128 o/s':>10}{'p50':>8}{'p99':>8}{'cpu ms/o':>10}")  # fmt: skip
-    for key, runs in results["place_order"].items():
+    for key, runs in results.get("place_order", {}).items():
         for target in ("direct", "passthrough", "gateway"):
             a, b = runs["c16"][target], runs["c128"][target]
             cpu = f"{b.get('cpu_ms_per_order', float('nan')):>10.2f}" if target == "gateway" else ""
@@ -559,16 +559,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     results["args"]["json"] = str(args.json) if args.json else None
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
         workdir = Path(tmp)
-        results["place_order"] = await place_orders(args, workdir)
-        if not args.smoke:
+        if "place" in args.parts:
+            results["place_order"] = await place_orders(args, workdir)
+        if "transports" in args.parts and not args.smoke:
             from transports import main as transports
 
             results["transports"] = await transports(
                 argparse.Namespace(requests=1000, concurrency=32, rounds=2)
             )
-        results["webhooks"] = {
-            engine: await webhooks(args, workdir, engine) for engine in args.engines
-        }
+        if "webhooks" in args.parts:
+            results["webhooks"] = {
+                engine: await webhooks(args, workdir, engine) for engine in args.engines
+            }
     return results
 
 
@@ -586,6 +588,10 @@ if __name__ == "__main__":
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--e2e", type=int, default=200)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--parts", nargs="+", default=["place", "transports", "webhooks"],
+        choices=["place", "transports", "webhooks"],
+    )  # fmt: skip
     args = parser.parse_args()
     if args.smoke:
         args.orders, args.rounds, args.warmup, args.seconds = 40, 1, 10, 0.5

@@ -9,6 +9,7 @@ moves an order forward: a terminal status is never overwritten.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import binascii
 import enum
 import json
@@ -235,9 +236,22 @@ class Ledger:
             stamp(now),
             str(seen.quantity),
         )
-        updated = await tx.fetchrow("SELECT * FROM orders WHERE id = $1", order_id)
-        assert updated is not None
-        return _record(updated)
+        return dataclasses.replace(
+            current,
+            provider_order_id=seen.provider_order_id,
+            status=seen.status,
+            item_name=seen.item_name,
+            product_type=seen.product_type or current.product_type,
+            price=seen.price,
+            refund_amount=seen.refund_amount,
+            delivered_quantity=seen.delivered_quantity,
+            codes=list(seen.codes),
+            error=seen.error or None,
+            error_message=seen.error_message or None,
+            completed_at=_to_micros(seen.completed_at),
+            updated_at=_to_micros(now),
+            quantity=current.quantity if current.quantity is not None else seen.quantity,
+        )
 
     async def touch(self, order_id: str) -> None:
         await self.db.execute(
@@ -306,6 +320,11 @@ class Ledger:
             limit,
         )
         return [_record(r) for r in rows]
+
+
+def _to_micros(when: datetime | None) -> datetime | None:
+    """What a time reads back as from storage (UTC, microseconds), so records compare equal."""
+    return unstamp(stamp(when)) if when is not None else None
 
 
 def encode_cursor(record: OrderRecord) -> str:

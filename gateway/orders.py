@@ -116,6 +116,12 @@ class OrderDesk:
         self.metrics = metrics
         self.idempotency_ttl = idempotency_ttl
 
+    def _wake(self) -> None:
+        """After a commit: tell the dispatcher, if anything was written to the outbox."""
+        if self.outbox.written:
+            self.outbox.written = False
+            self.on_enqueued()
+
     def account_for(self, tenant: Tenant, requested: str | None) -> str:
         account = requested or tenant.default_account
         if not tenant.may_use(account):
@@ -283,7 +289,7 @@ class OrderDesk:
                     settlement=self._settlement(intent, "unknown"),
                     transaction=tx,
                 )
-            self.on_enqueued()
+            self._wake()
             self.metrics.orders.labels(account=account, outcome="unknown").inc()
             log.warning("order_outcome_unknown", order_id=record.id, reason=exc.reason)
             await self.plugins.notify(
@@ -305,7 +311,7 @@ class OrderDesk:
                 settlement=self._settlement(intent, "placed", charged=placed.price),
                 transaction=tx,
             )
-        self.on_enqueued()
+        self._wake()
         self.metrics.orders.labels(account=account, outcome="placed").inc()
         log.info("order_placed", order_id=stored.id, provider_order_id=placed.provider_order_id)
         await self.plugins.notify(
@@ -380,7 +386,7 @@ class OrderDesk:
 
     async def _after_terminal(self, order: OrderRecord, turned: bool) -> None:
         if turned:
-            self.on_enqueued()
+            self._wake()
             await self.plugins.notify("gateway_order_settled", order.tenant, order=order)
 
     async def list(
@@ -431,7 +437,7 @@ class OrderDesk:
                 )
             else:
                 await self.outbox.foreign_event(tx, account, self.currencies.get(account), seen)
-        self.on_enqueued()
+        self._wake()
         await self.plugins.notify(
             "gateway_provider_webhook",
             record.tenant if record else None,
@@ -454,7 +460,7 @@ class OrderDesk:
             order_id,
             stamp(self.clock.now()),
         )
-        self.on_enqueued()
+        self._wake()
         return count
 
 
