@@ -37,11 +37,12 @@ from gateway.config import WebhooksConfig
 from gateway.metrics import Metrics
 from gateway.plugin_host import PluginHost
 from gateway.storage import Database, Row
-from gateway.subscriptions import Subscription, Subscriptions
+from gateway.subscriptions import Subscription, Subscriptions, subscription_from_row
 
 log = structlog.get_logger()
 
 EXCERPT = 512
+WINDOW = 1000  # due messages looked at per claim
 MAX_RETRY_AFTER = 24 * 3600
 
 
@@ -91,46 +92,82 @@ class Dispatcher:
     # --- claiming ---------------------------------------------------------------------
 
     async def claim(self, limit: int) -> list[Row]:
-        """Take up to `limit` due messages this process may send now, under a lease."""
+        """Take up to `limit` due messages this process may send now, under a lease.
+
+        Two steps in one transaction: pick candidates (due, not waiting behind an earlier
+        message of the same order, at most `per_endpoint_concurrency` per endpoint, none
+        for endpoints this process already has full), then lock just those, skipping
+        any another process holds, and re-check that they are still due.
+        """
         now = self.clock.now()
         lease = now + timedelta(seconds=self.config.attempt_timeout_seconds * 2 + 30)
-        busy = [s for s, n in self._in_flight.items() if n >= self.config.per_endpoint_concurrency]
-        args: list[Any] = [stamp(now), limit * 4]
+        cap = self.config.per_endpoint_concurrency
+        busy = [s for s, n in self._in_flight.items() if n >= cap]
+        args: list[Any] = [stamp(now), cap, limit]
         exclude = ""
         if busy:
-            marks = ", ".join(f"${i}" for i in range(3, 3 + len(busy)))
+            marks = ", ".join(f"${i}" for i in range(4, 4 + len(busy)))
             exclude = f" AND m.subscription_id NOT IN ({marks})"
             args += busy
-        skip_locked = " FOR UPDATE OF m SKIP LOCKED" if self.db.engine == "postgresql" else ""
-        sql = (
-            "SELECT m.* FROM messages m JOIN subscriptions s ON s.id = m.subscription_id"
-            " WHERE s.state = 'active'"
-            " AND ((m.state = 'pending' AND m.next_attempt_at <= $1)"
-            "   OR (m.state = 'delivering' AND m.claimed_until < $1))"
+        due = (
+            "((m.state = 'pending' AND m.next_attempt_at <= $1)"
+            " OR (m.state = 'delivering' AND m.claimed_until < $1))"
+        )
+        # The oldest due messages of active endpoints that are not full, a bounded window
+        # of them, so that a long backlog does not make every claim scan all of it; a
+        # disabled or saturated endpoint's backlog is outside the window and starves no one.
+        candidates = (
+            "SELECT id, subscription_id FROM ("
+            " SELECT m.id, m.subscription_id, m.next_attempt_at, m.ordering, ROW_NUMBER() OVER ("
+            "   PARTITION BY m.subscription_id ORDER BY m.next_attempt_at, m.ordering) AS rank"
+            " FROM (SELECT m.* FROM messages m JOIN subscriptions s ON s.id = m.subscription_id"
+            "   WHERE s.state = 'active' AND m.state IN ('pending', 'delivering')"
+            f"   AND m.next_attempt_at <= $1{exclude}"
+            f"   ORDER BY m.next_attempt_at, m.ordering LIMIT {WINDOW}) m"
+            f" WHERE {due}"
             " AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.subscription_id = m.subscription_id"
             "   AND e.order_id = m.order_id AND e.ordering < m.ordering"
             "   AND e.state IN ('pending', 'delivering'))"
-            f"{exclude} ORDER BY m.next_attempt_at, m.ordering LIMIT $2{skip_locked}"
+            ") c WHERE rank <= $2 ORDER BY next_attempt_at, ordering LIMIT $3"
         )
         async with self.db.transaction() as tx:
-            rows = await tx.fetch(sql, *args)
-            chosen: list[Row] = []
+            picked: list[str] = []
             taken: dict[str, int] = defaultdict(int)
-            for row in rows:
+            for row in await tx.fetch(candidates, *args):
                 sub = row["subscription_id"]
-                if self._in_flight[sub] + taken[sub] >= self.config.per_endpoint_concurrency:
-                    continue
-                if len(chosen) >= limit:
-                    break
-                taken[sub] += 1
-                chosen.append(row)
-            for row in chosen:
+                if self._in_flight[sub] + taken[sub] < cap:
+                    taken[sub] += 1
+                    picked.append(row["id"])
+            if not picked:
+                return []
+            marks = ", ".join(f"${i}" for i in range(2, 2 + len(picked)))
+            skip_locked = " FOR UPDATE SKIP LOCKED" if self.db.engine == "postgresql" else ""
+            rows: list[Row] = await tx.fetch(
+                f"SELECT * FROM messages m WHERE m.id IN ({marks}) AND {due}"
+                f" ORDER BY m.next_attempt_at, m.ordering{skip_locked}",
+                stamp(now),
+                *picked,
+            )
+            if rows:
+                marks = ", ".join(f"${i}" for i in range(2, 2 + len(rows)))
                 await tx.execute(
-                    "UPDATE messages SET state = 'delivering', claimed_until = $2 WHERE id = $1",
-                    row["id"],
+                    "UPDATE messages SET state = 'delivering', claimed_until = $1"
+                    f" WHERE id IN ({marks})",
                     stamp(lease),
+                    *[row["id"] for row in rows],
                 )
-        return chosen
+                # each message carries its endpoint as it is now: one read per batch
+                subs = sorted({row["subscription_id"] for row in rows})
+                marks = ", ".join(f"${i}" for i in range(1, 1 + len(subs)))
+                current = {
+                    r["id"]: r
+                    for r in await tx.fetch(
+                        f"SELECT * FROM subscriptions WHERE id IN ({marks})", *subs
+                    )
+                }
+                for row in rows:
+                    row["_subscription"] = current.get(row["subscription_id"])
+        return rows
 
     # --- running ----------------------------------------------------------------------
 
@@ -172,7 +209,8 @@ class Dispatcher:
 
     async def deliver(self, row: Row) -> None:
         assert self._http is not None, "Dispatcher.start() was not awaited"
-        subscription = await self.subscriptions.by_id(row["subscription_id"])
+        found = row.get("_subscription")
+        subscription = subscription_from_row(found) if found is not None else None
         if subscription is None or subscription.state != "active":
             state = (
                 "cancelled"
@@ -245,9 +283,11 @@ class Dispatcher:
                     " last_status = $4, last_error = NULL, claimed_until = NULL WHERE id = $1",
                     row["id"], attempt, stamp(now), status,
                 )  # fmt: skip
-                await tx.execute(
-                    "UPDATE subscriptions SET failing_since = NULL WHERE id = $1", subscription.id
-                )
+                if subscription.failing_since is not None:
+                    await tx.execute(
+                        "UPDATE subscriptions SET failing_since = NULL WHERE id = $1",
+                        subscription.id,
+                    )
             elif status == 410:
                 outcome = exhausted = "gone"
                 await self._dead(tx, row, attempt, status, error)

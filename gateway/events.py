@@ -19,7 +19,7 @@ from typing import Any
 from gateway.clock import Clock, isoformat_z, stamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder, money_text, quantity_text
 from gateway.storage import Transaction
-from gateway.subscriptions import TEST_EVENT, Subscription, _subscription
+from gateway.subscriptions import TEST_EVENT, Subscription, subscription_from_row
 from gateway.views import order_view
 
 _counter = itertools.count()
@@ -85,7 +85,7 @@ class Outbox:
             tenant or "",
             f"account:{account}",
         )
-        return [_subscription(r) for r in rows]
+        return [subscription_from_row(r) for r in rows]
 
     async def order_event(self, tx: Transaction, order: OrderRecord) -> int:
         """Enqueue the event for this order's current status; returns the messages written."""

@@ -9,8 +9,8 @@ moves an order forward: a terminal status is never overwritten.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import binascii
+import dataclasses
 import enum
 import json
 from dataclasses import dataclass
@@ -249,7 +249,7 @@ class Ledger:
             error=seen.error or None,
             error_message=seen.error_message or None,
             completed_at=_to_micros(seen.completed_at),
-            updated_at=_to_micros(now),
+            updated_at=unstamp(stamp(now)),
             quantity=current.quantity if current.quantity is not None else seen.quantity,
         )
 

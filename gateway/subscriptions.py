@@ -81,7 +81,7 @@ class Subscription:
         return body
 
 
-def _subscription(row: Row) -> Subscription:
+def subscription_from_row(row: Row) -> Subscription:
     return Subscription(
         id=row["id"],
         tenant=row["tenant"],
@@ -176,11 +176,11 @@ class Subscriptions:
         )
         if row is None:
             raise NotFound(f"no subscription {subscription_id} for tenant {tenant.name!r}")
-        return _subscription(row)
+        return subscription_from_row(row)
 
     async def by_id(self, subscription_id: str) -> Subscription | None:
         row = await self.db.fetchrow("SELECT * FROM subscriptions WHERE id = $1", subscription_id)
-        return _subscription(row) if row else None
+        return subscription_from_row(row) if row else None
 
     async def list(self, tenant: Tenant) -> list[Subscription]:
         rows = await self.db.fetch(
@@ -188,7 +188,7 @@ class Subscriptions:
             " ORDER BY created_at DESC, id DESC",
             tenant.name,
         )
-        return [_subscription(r) for r in rows]
+        return [subscription_from_row(r) for r in rows]
 
     async def update(
         self, tenant: Tenant, subscription_id: str, body: dict[str, Any]
