@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Any
 
 from aiohttp import web
 
-from gateway import params
+from gateway import cursors, params
 from gateway.clock import isoformat_z, stamp, unstamp
 from gateway.errors import BadRequest, InvalidField, NotFound
 from gateway.http import authenticate, read_json
@@ -87,7 +84,7 @@ async def deliveries(request: web.Request) -> web.Response:
     where = "a.subscription_id = $1"
     cursor = request.query.get("cursor")
     if cursor:
-        at, attempt_id = _decode(cursor)
+        at, attempt_id = cursors.decode(cursor)
         args += [at, attempt_id]
         where += " AND (a.at < $2 OR (a.at = $2 AND a.id < $3))"
     args.append(limit + 1)
@@ -118,7 +115,9 @@ async def deliveries(request: web.Request) -> web.Response:
                 }
                 for row in page
             ],
-            "next_cursor": _encode(page[-1]["at"], page[-1]["id"]) if len(rows) > limit else None,
+            "next_cursor": cursors.encode(page[-1]["at"], page[-1]["id"])
+            if len(rows) > limit
+            else None,
         }
     )
 
@@ -167,19 +166,6 @@ async def replay_order(request: web.Request) -> web.Response:
     count = await request.app[DESK].replay_order_events(tenant, request.match_info["order_id"])
     request.app[DISPATCHER].wake()
     return web.json_response({"replayed": count}, status=202)
-
-
-def _encode(at: str, attempt_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([at, attempt_id]).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[str, str]:
-    try:
-        at, attempt_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        unstamp(at)
-        return str(at), str(attempt_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidField("cursor", "not a cursor this API gave out") from None
 
 
 routes = [

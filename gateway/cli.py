@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from gateway.clock import Clock, ManualClock, SystemClock
 from gateway.config import Config, ConfigError, Role
 from gateway.logs import configure_logging
-from gateway.serving import start, until_stopped
+from gateway.serving import serve
 
 if TYPE_CHECKING:
     from gateway.app import AccountSecrets
@@ -135,16 +135,11 @@ def _run_serve(args: argparse.Namespace) -> int:
     config = load(args.config)
     app = create_app(Settings(config, _secrets(config)))
 
-    async def serve() -> None:
-        runner, port = await start(app, config.server.host, config.server.port)
+    def announce(port: int) -> None:
         print(f"Gateway on http://{config.server.host}:{port} (API at /v1, /openapi.json)")
         sys.stdout.flush()
-        try:
-            await until_stopped()
-        finally:
-            await runner.cleanup()
 
-    asyncio.run(serve())
+    asyncio.run(serve(app, config.server.host, config.server.port, announce))
     return 0
 
 
@@ -304,15 +299,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
         print("  admin: GET/PATCH /sandbox/accounts, PUT /sandbox/accounts/{name}/faults, ...")
         sys.stdout.flush()
 
-    async def serve() -> None:
-        runner, port = await start(app, args.host, args.port)
-        banner(port)
-        try:
-            await until_stopped()
-        finally:
-            await runner.cleanup()
-
-    asyncio.run(serve())
+    asyncio.run(serve(app, args.host, args.port, banner))
     return 0
 
 

@@ -8,8 +8,6 @@ moves an order forward: a terminal status is never overwritten.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import enum
 import json
@@ -18,9 +16,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from gateway import cursors
 from gateway.clock import Clock, stamp, unstamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder
-from gateway.errors import InvalidField
 from gateway.storage import Database, Row, Transaction
 
 _INSERT_ORDER = """
@@ -296,7 +294,7 @@ class Ledger:
         if filters.created_before is not None:
             add("created_at < ?", stamp(filters.created_before))
         if cursor is not None:
-            created, last_id = decode_cursor(cursor)
+            created, last_id = cursors.decode(cursor)
             args.extend([created, last_id])
             n = len(args)
             where.append(f"(created_at < ${n - 1} OR (created_at = ${n - 1} AND id < ${n}))")
@@ -309,7 +307,11 @@ class Ledger:
         rows = await self.db.fetch(sql, *args)
         records = [_record(r) for r in rows[:limit]]
         more = len(rows) > limit
-        next_cursor = encode_cursor(records[-1]) if more and records else None
+        next_cursor = (
+            cursors.encode(stamp(records[-1].created_at), records[-1].id)
+            if more and records
+            else None
+        )
         return records, next_cursor
 
     async def open_orders(self, older_than: datetime, limit: int = 100) -> list[OrderRecord]:
@@ -325,25 +327,6 @@ class Ledger:
 def _to_micros(when: datetime | None) -> datetime | None:
     """What a time reads back as from storage (UTC, microseconds), so records compare equal."""
     return unstamp(stamp(when)) if when is not None else None
-
-
-def encode_cursor(record: OrderRecord) -> str:
-    raw = json.dumps([stamp(record.created_at), record.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, order_id = json.loads(raw)
-        unstamp(created)
-        if not isinstance(order_id, str):
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidField(
-            "cursor", "not a cursor this API gave out; pass next_cursor from the last page"
-        ) from None
-    return created, order_id
 
 
 def _record(row: Row) -> OrderRecord:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -19,6 +20,18 @@ async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
         await runner.cleanup()
         raise
     return runner, int(runner.addresses[0][1]) if runner.addresses else port
+
+
+async def serve(
+    app: web.Application, host: str, port: int, announce: Callable[[int], None]
+) -> None:
+    """Serve one app until SIGINT or SIGTERM; `announce` gets the bound port first."""
+    runner, bound = await start(app, host, port)
+    announce(bound)
+    try:
+        await until_stopped()
+    finally:
+        await runner.cleanup()
 
 
 async def until_stopped() -> None:

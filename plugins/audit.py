@@ -15,8 +15,6 @@ Settings: none.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from typing import Any
@@ -24,7 +22,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from gateway import params
+from gateway import cursors, params
 from gateway.clock import isoformat_z, stamp, unstamp
 from gateway.errors import Forbidden, InvalidField
 from gateway.http import authenticate
@@ -212,7 +210,7 @@ class AuditPlugin:
                 where.append(f"{key} = ${len(args)}")
         cursor = query.get("cursor")
         if cursor:
-            at, last = _decode(cursor)
+            at, last = cursors.decode(cursor)
             args += [at, last]
             n = len(args)
             where.append(f"(at < ${n - 1} OR (at = ${n - 1} AND id < ${n}))")
@@ -233,18 +231,5 @@ class AuditPlugin:
             }
             for row in page
         ]
-        next_cursor = _encode(page[-1]["at"], page[-1]["id"]) if len(rows) > limit else None
+        next_cursor = cursors.encode(page[-1]["at"], page[-1]["id"]) if len(rows) > limit else None
         return web.json_response({"data": data, "next_cursor": next_cursor})
-
-
-def _encode(at: str, record_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([at, record_id]).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[str, str]:
-    try:
-        at, record_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        unstamp(at)
-        return str(at), str(record_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidField("cursor", "not a cursor this API gave out") from None
