@@ -43,6 +43,7 @@ log = structlog.get_logger()
 
 EXCERPT = 512
 WINDOW = 1000  # due messages looked at per claim
+STATISTICS_EVERY = 10.0  # seconds between ANALYZE runs of the outbox on PostgreSQL
 MAX_RETRY_AFTER = 24 * 3600
 
 
@@ -179,8 +180,19 @@ class Dispatcher:
             sent += len(rows)
         return sent
 
+    async def _refresh_statistics(self) -> None:
+        """PostgreSQL plans the claim from table statistics; a queue table that grows from
+        empty to thousands of rows within seconds would otherwise be planned as if it
+        were empty (measured: 7 deliveries/s instead of hundreds). Analyze it each turn."""
+        if self.db.engine == "postgresql":
+            await self.db.execute("ANALYZE messages")
+
     async def run_forever(self) -> None:
+        analyzed = 0.0
         while True:
+            if time.monotonic() - analyzed > STATISTICS_EVERY:
+                analyzed = time.monotonic()
+                await self._refresh_statistics()
             rows = await self.claim(100)
             for row in rows:
                 task = asyncio.create_task(self._tracked(row))
