@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from gateway.sandbox import demo_accounts  # noqa: E402
-from gateway.tenants import token_hash  # noqa: E402
+from gateway.testing import serve_config  # noqa: E402
 
 PG_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 TOKEN = "gwt_benchmark_tenant_token_0000000000000000000"
@@ -113,34 +113,22 @@ def start_sandbox() -> Proc:
 
 def start_gateway(workdir: Path, sandbox: str, storage: str, plugins: bool) -> Proc:
     config = workdir / f"gateway-{uuid.uuid4().hex[:6]}.toml"
-    enabled = '["validation", "limits", "audit"]' if plugins else "[]"
-    config.write_text(
-        f"""
-[server]
-port = 0
-[storage]
-url = "{storage}"
-[webhooks]
-poll_interval_seconds = 0.05
-reconcile_after_seconds = 86400
-attempt_timeout_seconds = 5
-[accounts.main]
-base_url = "{sandbox}"
-client_id = "{ACCOUNT.client_id}"
-currency = "EUR"
-api_key = {{ env = "BENCH_API_KEY" }}
-webhook_secret = {{ env = "BENCH_WEBHOOK_SECRET" }}
-[tenants.bench]
-token_hashes = ["{token_hash(TOKEN)}"]
-accounts = ["main"]
-role = "admin"
-[plugins]
-enabled = {enabled}
-"""
+    text, env = serve_config(
+        sandbox,
+        storage,
+        TOKEN,
+        role="admin",
+        plugins=["validation", "limits", "audit"] if plugins else [],
+        webhooks={
+            "poll_interval_seconds": 0.05,
+            "reconcile_after_seconds": 86400,
+            "attempt_timeout_seconds": 5,
+        },
     )
+    config.write_text(text)
     return Proc(
         [*PY, "-m", "gateway.cli", "--log-level", "info", "serve", "--config", str(config)],
-        env={"BENCH_API_KEY": ACCOUNT.api_keys[0], "BENCH_WEBHOOK_SECRET": ACCOUNT.webhook_secret},
+        env=env,
     )
 
 

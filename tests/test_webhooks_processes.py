@@ -10,36 +10,17 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from gateway.sandbox import demo_accounts
-from gateway.tenants import token_hash
+from gateway.testing import serve_config
 from tests.conftest import PG_URL, Endpoint
 from tests.processes import gateway_process, sandbox_process, url_in
 
 TOKEN = "gwt_two_processes_token_000000000000000000000"
-ACCOUNT = demo_accounts(0)[0]
 
 
-def config(path: Path, provider: str, storage: str) -> Path:
-    path.write_text(
-        f"""
-[server]
-port = 0
-[storage]
-url = "{storage}"
-[webhooks]
-poll_interval_seconds = 0.05
-[accounts.main]
-base_url = "{provider}"
-client_id = "{ACCOUNT.client_id}"
-currency = "EUR"
-api_key = {{ env = "TWO_API_KEY" }}
-webhook_secret = {{ env = "TWO_WEBHOOK_SECRET" }}
-[tenants.shop]
-token_hashes = ["{token_hash(TOKEN)}"]
-accounts = ["main"]
-"""
-    )
-    return path
+def config(path: Path, provider: str, storage: str) -> tuple[Path, dict[str, str]]:
+    text, env = serve_config(provider, storage, TOKEN, webhooks={"poll_interval_seconds": 0.05})
+    path.write_text(text)
+    return path, env
 
 
 async def test_two_gateway_processes_deliver_each_message_once(
@@ -48,11 +29,10 @@ async def test_two_gateway_processes_deliver_each_message_once(
     schema = "t_" + uuid.uuid4().hex[:16]
     storage = f"{PG_URL}?schema={schema}"
     endpoint = await endpoint_factory()
-    env = {"TWO_API_KEY": ACCOUNT.api_keys[0], "TWO_WEBHOOK_SECRET": ACCOUNT.webhook_secret}
     try:
         with sandbox_process("--seed", "0", "--fulfilment-delay", "3600") as provider:
-            one_config = config(tmp_path / "one.toml", provider, storage)
-            two_config = config(tmp_path / "two.toml", provider, storage)
+            one_config, env = config(tmp_path / "one.toml", provider, storage)
+            two_config, _ = config(tmp_path / "two.toml", provider, storage)
             with (
                 gateway_process("serve", "--config", str(one_config), env=env) as one,
                 gateway_process("serve", "--config", str(two_config), env=env) as two,
