@@ -41,7 +41,7 @@ from gateway.errors import (
     NotFound,
 )
 from gateway.events import Outbox
-from gateway.ledger import Claim, Ledger, OrderFilters, OrderScope
+from gateway.ledger import Claim, KeyClaim, Ledger, OrderFilters, OrderScope
 from gateway.metrics import Metrics
 from gateway.plugin_api import OrderIntent, Rejection, Settlement
 from gateway.plugin_host import PluginFailed, PluginHost, PluginRejected
@@ -53,6 +53,8 @@ log = structlog.get_logger()
 
 # How long a GET may serve a non-terminal order before reading it from the provider again.
 READ_THROUGH_AFTER = timedelta(seconds=2)
+# An Idempotency-Key still "in flight" after this long was taken by a process that died.
+ABANDONED_AFTER = timedelta(minutes=5)
 CENT = Decimal("0.01")
 
 
@@ -122,6 +124,12 @@ class OrderDesk:
             self.outbox.written = False
             self.on_enqueued()
 
+    def _abandoned(self, claim: KeyClaim) -> bool:
+        """An in-flight key older than any request can take belongs to a process that died."""
+        longest = max((s.config.timeout_seconds for s in self.sessions.values()), default=10.0)
+        limit = timedelta(seconds=max(ABANDONED_AFTER.total_seconds(), 4 * longest))
+        return claim.created_at is not None and self.clock.now() - claim.created_at > limit
+
     def account_for(self, tenant: Tenant, requested: str | None) -> str:
         account = requested or tenant.default_account
         if not tenant.may_use(account):
@@ -157,6 +165,18 @@ class OrderDesk:
                 "use a new key for a new request",
                 details={"idempotency_key": key},
             )
+        if claim.outcome is Claim.IN_FLIGHT and self._abandoned(claim):
+            # The process that took this key died mid-request. With an intent written, that
+            # order is the answer (it may exist at the provider: never place it twice);
+            # without one, nothing reached the provider and the request can run afresh.
+            record = await self.ledger.get(claim.order_id) if claim.order_id else None
+            if record is None:
+                await self.ledger.release_key(tenant.name, key)
+                return await self.place(tenant, request, key)
+            status = 202 if record.status is OrderStatus.UNKNOWN else 201
+            body = order_view(record, show_codes=True)
+            await self.ledger.finish_key(tenant.name, key, status, body, record.id)
+            return Answer(status, body, replayed=True)
         if claim.outcome is Claim.IN_FLIGHT:
             raise IdempotencyInFlight(
                 "a request with this Idempotency-Key is still being processed; retry shortly",

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
+from datetime import timedelta
 
+from gateway.domain import OrderRecord, OrderStatus, PlaceRequest
+from gateway.orders import request_hash
 from gateway.sandbox import Faults
+from gateway.state import LEDGER
 from tests.conftest import Gateway
 
 
@@ -109,3 +114,39 @@ async def test_keys_expire_after_the_configured_period(gateway: Gateway) -> None
     second = await gateway.call("POST", "/v1/orders", json={"item_id": 1001}, headers=headers)
     assert (first.status, second.status) == (201, 201)
     assert first.body["id"] != second.body["id"]
+
+
+async def test_a_key_left_in_flight_by_a_dead_process_answers_with_its_order(
+    gateway: Gateway,
+) -> None:
+    """A crash after the intent was written: the retry gets that order, never a second one."""
+    ledger = gateway.app[LEDGER]
+    digest = request_hash("main", PlaceRequest(1001, None, None, {}, None))
+    await ledger.claim_key("shop", "crashed", digest, timedelta(hours=24))
+    now = gateway.provider.clock.now()
+    intent = OrderRecord(
+        id=str(uuid.uuid4()), reference="gw_" + uuid.uuid4().hex, tenant="shop", account="main",
+        merchant_order_id=None, request_hash=digest, item_id=1001, quantity=None, fields={},
+        currency="EUR", status=OrderStatus.UNKNOWN, created_at=now, updated_at=now,
+    )  # fmt: skip
+    assert await ledger.record_intent(intent) is None
+    await ledger.attach_key("shop", "crashed", intent.id)
+    headers = {"Idempotency-Key": "crashed"}
+    busy = await gateway.call("POST", "/v1/orders", json={"item_id": 1001}, headers=headers)
+    assert busy.status == 409  # still inside any request's lifetime
+    gateway.provider.clock.advance(6 * 60)
+    answer = await gateway.call("POST", "/v1/orders", json={"item_id": 1001}, headers=headers)
+    assert answer.status == 202 and answer.body["id"] == intent.id
+    assert answer.body["status"] == "unknown"
+    assert gateway.provider.sandbox.orders == {}  # not placed again
+
+
+async def test_a_key_left_in_flight_before_any_intent_runs_afresh(gateway: Gateway) -> None:
+    ledger = gateway.app[LEDGER]
+    digest = request_hash("main", PlaceRequest(1001, None, None, {}, None))
+    await ledger.claim_key("shop", "early", digest, timedelta(hours=24))
+    gateway.provider.clock.advance(6 * 60)
+    headers = {"Idempotency-Key": "early"}
+    answer = await gateway.call("POST", "/v1/orders", json={"item_id": 1001}, headers=headers)
+    assert answer.status == 201 and answer.body["status"] == "pending"
+    assert len(gateway.provider.sandbox.orders) == 1
