@@ -36,7 +36,7 @@ from gateway.plugin_api import (
     SettingsError,
 )
 from gateway.storage import Database
-from gateway.storage.database import split_statements
+from gateway.storage.database import apply_once
 
 log = structlog.get_logger()
 
@@ -266,21 +266,18 @@ async def _migrate(db: Database, plugins: list[LoadedPlugin]) -> None:
     )
     for plugin in plugins:
         for version, sql in enumerate(getattr(plugin.instance, "migrations", ()), start=1):
-            async with db.transaction() as tx:
-                if db.engine == "postgresql":
-                    await tx.execute("SELECT pg_advisory_xact_lock(727275)")
-                done = await tx.fetchrow(
+            if await apply_once(
+                db,
+                sql,
+                (
                     "SELECT version FROM plugin_migrations WHERE plugin = $1 AND version = $2",
                     plugin.name,
                     version,
-                )
-                if done is not None:
-                    continue
-                for statement in split_statements(sql):
-                    await tx.execute(statement)
-                await tx.execute(
+                ),
+                (
                     "INSERT INTO plugin_migrations (plugin, version) VALUES ($1, $2)",
                     plugin.name,
                     version,
-                )
+                ),
+            ):
                 log.info("plugin_migration_applied", plugin=plugin.name, version=version)

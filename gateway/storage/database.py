@@ -240,26 +240,37 @@ async def migrate(db: Database) -> list[int]:
     )
     applied: list[int] = []
     for version, name, sql in migrations():
-        async with db.transaction() as tx:
-            if db.engine == "postgresql":
-                # Several gateway processes may start at once: one migrates, the others wait.
-                await tx.execute("SELECT pg_advisory_xact_lock(727274)")
-            done = await tx.fetchrow(
-                "SELECT version FROM schema_migrations WHERE version = $1", version
-            )
-            if done is not None:
-                continue
-            for statement in split_statements(sql):
-                await tx.execute(statement)
-            await tx.execute(
+        if await apply_once(
+            db,
+            sql,
+            ("SELECT version FROM schema_migrations WHERE version = $1", version),
+            (
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                 version,
                 name,
                 _now_text(),
-            )
+            ),
+        ):
             applied.append(version)
             log.info("migration_applied", version=version, name=name, engine=db.engine)
     return applied
+
+
+async def apply_once(
+    db: Database, sql: str, done: tuple[Any, ...], record: tuple[Any, ...]
+) -> bool:
+    """Run one migration script unless `done` (a query and its arguments) finds it applied,
+    and `record` it, all in one transaction; False when it was already applied. On
+    PostgreSQL several gateway processes may start at once: one migrates, the others wait."""
+    async with db.transaction() as tx:
+        if db.engine == "postgresql":
+            await tx.execute("SELECT pg_advisory_xact_lock(727274)")
+        if await tx.fetchrow(*done) is not None:
+            return False
+        for statement in split_statements(sql):
+            await tx.execute(statement)
+        await tx.execute(*record)
+        return True
 
 
 def _now_text() -> str:
