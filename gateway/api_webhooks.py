@@ -131,8 +131,7 @@ async def replay_failed(request: web.Request) -> web.Response:
         raise InvalidField(
             "since", "an RFC 3339 time: failed messages created since then are sent again"
         )
-    since = params.timestamp({"since": raw}, "since")  # type: ignore[arg-type]
-    assert since is not None
+    since = params.rfc3339(raw, "since")
     count = await request.app[LEDGER].db.execute(
         "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $3,"
         " claimed_until = NULL"

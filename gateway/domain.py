@@ -95,5 +95,4 @@ def money_text(value: Decimal) -> str:
 
 
 def quantity_text(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")

@@ -28,6 +28,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 METRICS = web.AppKey("metrics", Metrics)
 TENANTS = web.AppKey("tenants", TenantDirectory)
+MAX_BODY = web.AppKey("max_body_bytes", int)
 REQUEST_ID = web.RequestKey("request_id", str)
 TENANT = web.RequestKey("tenant", Tenant)
 
@@ -136,9 +137,6 @@ async def _render_errors(
             "internal_error",
             "the gateway failed unexpectedly; quote the request id to the operators",
         )
-
-
-MAX_BODY = web.AppKey("max_body_bytes", int)
 
 
 def _no_constants(name: str) -> Any:

@@ -366,9 +366,9 @@ class OrderDesk:
         except GatewayError as exc:
             log.warning("order_read_through_failed", order_id=record.id, error=exc.code)
             return record
-        return await self._apply(record, seen)
+        return await self.apply_read(record, seen)
 
-    async def _apply(self, before: OrderRecord, seen: ProviderOrder) -> OrderRecord:
+    async def apply_read(self, before: OrderRecord, seen: ProviderOrder) -> OrderRecord:
         """Apply a provider read to an order (read-through and reconciliation)."""
         async with self.ledger.db.transaction() as tx:
             current = await self.ledger.lock(tx, before.id)

@@ -135,8 +135,10 @@ def status(query: MultiMapping[str]) -> OrderStatus | None:
 
 def timestamp(query: MultiMapping[str], name: str) -> datetime | None:
     raw = query.get(name)
-    if raw is None:
-        return None
+    return None if raw is None else rfc3339(raw, name)
+
+
+def rfc3339(raw: str, name: str) -> datetime:
     try:
         when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:

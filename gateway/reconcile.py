@@ -47,7 +47,7 @@ class Reconciler:
                 log.warning("reconcile_read_failed", order_id=order.id, error=exc.code)
                 continue
             counts["read"] += 1
-            after = await self.desk._apply(order, seen)
+            after = await self.desk.apply_read(order, seen)
             if after.status.terminal:
                 counts["settled"] += 1
             elif after.status == order.status:
