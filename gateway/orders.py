@@ -324,7 +324,8 @@ class OrderDesk:
             current = await self.ledger.lock(tx, record.id)
             assert current is not None
             stored = await self.ledger.apply_in(tx, current, placed)
-            await self.outbox.order_event(tx, stored)
+            if not stored.status.terminal:  # its webhook may have won the race and told already
+                await self.outbox.order_event(tx, stored)
             await self.plugins.notify(
                 "gateway_settle",
                 tenant.name,
