@@ -69,8 +69,8 @@ async def test_send(request: web.Request) -> web.Response:
     tenant = authenticate(request)
     subscription = await request.app[SUBSCRIPTIONS].get(tenant, request.match_info["id"])
     db = request.app[LEDGER].db
-    async with db.transaction() as tx:
-        message_id = await request.app[DESK].outbox.ping(tx, subscription)
+    outbox = request.app[DESK].outbox
+    message_id = await db.transaction(lambda tx: outbox.ping(tx, subscription))
     request.app[DISPATCHER].wake()
     return web.json_response({"message_id": message_id, "event_type": "ping"}, status=202)
 

@@ -36,7 +36,7 @@ from gateway.clock import Clock, stamp
 from gateway.config import WebhooksConfig
 from gateway.metrics import Metrics
 from gateway.plugin_host import PluginHost
-from gateway.storage import Database, Row
+from gateway.storage import Database, Row, Transaction
 from gateway.subscriptions import Subscription, Subscriptions, subscription_from_row
 
 log = structlog.get_logger()
@@ -131,7 +131,8 @@ class Dispatcher:
             "   AND e.state IN ('pending', 'delivering'))"
             ") c WHERE rank <= $2 ORDER BY next_attempt_at, ordering LIMIT $3"
         )
-        async with self.db.transaction() as tx:
+
+        async def claim(tx: Transaction) -> list[Row]:
             picked: list[str] = []
             taken: dict[str, int] = defaultdict(int)
             for row in await tx.fetch(candidates, *args):
@@ -168,7 +169,9 @@ class Dispatcher:
                 }
                 for row in rows:
                     row["_subscription"] = current.get(row["subscription_id"])
-        return rows
+            return rows
+
+        return await self.db.transaction(claim)
 
     # --- running ----------------------------------------------------------------------
 
@@ -279,8 +282,9 @@ class Dispatcher:
     ) -> None:
         now = self.clock.now()
         attempt = int(row["attempts"]) + 1
-        exhausted: str | None = None  # why the plugins are told, if they are
-        async with self.db.transaction() as tx:
+
+        async def record(tx: Transaction) -> tuple[str, str | None]:
+            exhausted: str | None = None  # why the plugins are told, if they are
             await tx.execute(
                 "INSERT INTO delivery_attempts (id, message_id, subscription_id, attempt, at,"
                 " status, latency_ms, response_excerpt, error)"
@@ -339,6 +343,9 @@ class Dispatcher:
                         f"(more than {self.config.disable_after_hours:g} h)",
                         now,
                     )
+            return outcome, exhausted
+
+        outcome, exhausted = await self.db.transaction(record)
         self.metrics.deliveries.labels(outcome=outcome).inc()
         log.info(
             "webhook_delivery",

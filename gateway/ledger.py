@@ -81,7 +81,8 @@ class Ledger:
     async def claim_key(self, tenant: str, key: str, request_hash: str, ttl: timedelta) -> KeyClaim:
         """Take a key for this request, or say why not. Exactly one concurrent caller gets NEW."""
         now = self.clock.now()
-        async with self.db.transaction() as tx:
+
+        async def claim(tx: Transaction) -> Row | None:
             await tx.execute(
                 "DELETE FROM idempotency_keys"
                 " WHERE tenant = $1 AND idem_key = $2 AND created_at < $3",
@@ -98,11 +99,14 @@ class Ledger:
                 stamp(now),
             )
             if inserted is not None:
-                return KeyClaim(Claim.NEW)
-            row = await tx.fetchrow(
+                return None
+            return await tx.fetchrow(
                 "SELECT * FROM idempotency_keys WHERE tenant = $1 AND idem_key = $2", tenant, key
             )
-        assert row is not None
+
+        row = await self.db.transaction(claim)
+        if row is None:
+            return KeyClaim(Claim.NEW)
         created = unstamp(row["created_at"])
         if row["request_hash"] != request_hash:
             return KeyClaim(Claim.MISMATCH, created_at=created)
@@ -204,52 +208,26 @@ class Ledger:
         self, tx: Transaction, current: OrderRecord, seen: ProviderOrder
     ) -> OrderRecord:
         """Bring a locked order up to what the provider says, never backwards."""
-        order_id = current.id
         if current.status.terminal and not seen.status.terminal:
             return current
         if current.status.terminal and seen.status.terminal and current.status != seen.status:
             return current  # the first terminal word stands
         now = self.clock.now()
-        await tx.execute(
-            """
-            UPDATE orders SET
-                provider_order_id = $2, status = $3, item_name = $4, product_type = $5,
-                price = $6, refund_amount = $7, delivered_quantity = $8, codes = $9,
-                error = $10, error_message = $11, completed_at = $12, updated_at = $13,
-                quantity = COALESCE(quantity, $14)
-            WHERE id = $1
-            """,
-            order_id,
-            seen.provider_order_id,
-            seen.status.value,
-            seen.item_name,
-            seen.product_type or current.product_type,
-            str(seen.price),
-            str(seen.refund_amount),
-            seen.delivered_quantity,
-            json.dumps(seen.codes),
-            seen.error or None,
-            seen.error_message or None,
-            stamp(seen.completed_at) if seen.completed_at else None,
-            stamp(now),
-            str(seen.quantity),
+        await tx.execute(_UPDATE_ORDER, *_update_args(current, seen, now))
+        return _advanced(current, seen, now)
+
+    async def apply_to_intent(
+        self, tx: Transaction, intent: OrderRecord, seen: ProviderOrder
+    ) -> OrderRecord | None:
+        """The provider's answer to the gateway's own place-order call, in one statement with
+        no lock: it applies only while the order is still the `unknown` intent that was
+        written, so `intent` is what it replaces. None when something else got there first
+        (the order's webhook): then lock the order and `apply_in`."""
+        now = self.clock.now()
+        changed = await tx.execute(
+            _UPDATE_ORDER + " AND status = 'unknown'", *_update_args(intent, seen, now)
         )
-        return dataclasses.replace(
-            current,
-            provider_order_id=seen.provider_order_id,
-            status=seen.status,
-            item_name=seen.item_name,
-            product_type=seen.product_type or current.product_type,
-            price=seen.price,
-            refund_amount=seen.refund_amount,
-            delivered_quantity=seen.delivered_quantity,
-            codes=list(seen.codes),
-            error=seen.error or None,
-            error_message=seen.error_message or None,
-            completed_at=_to_micros(seen.completed_at),
-            updated_at=unstamp(stamp(now)),
-            quantity=current.quantity if current.quantity is not None else seen.quantity,
-        )
+        return _advanced(intent, seen, now) if changed else None
 
     async def touch(self, order_id: str) -> None:
         await self.db.execute(
@@ -322,6 +300,54 @@ class Ledger:
             limit,
         )
         return [_record(r) for r in rows]
+
+
+_UPDATE_ORDER = """
+UPDATE orders SET
+    provider_order_id = $2, status = $3, item_name = $4, product_type = $5,
+    price = $6, refund_amount = $7, delivered_quantity = $8, codes = $9,
+    error = $10, error_message = $11, completed_at = $12, updated_at = $13,
+    quantity = COALESCE(quantity, $14)
+WHERE id = $1"""
+
+
+def _update_args(current: OrderRecord, seen: ProviderOrder, now: datetime) -> tuple[Any, ...]:
+    return (
+        current.id,
+        seen.provider_order_id,
+        seen.status.value,
+        seen.item_name,
+        seen.product_type or current.product_type,
+        str(seen.price),
+        str(seen.refund_amount),
+        seen.delivered_quantity,
+        json.dumps(seen.codes),
+        seen.error or None,
+        seen.error_message or None,
+        stamp(seen.completed_at) if seen.completed_at else None,
+        stamp(now),
+        str(seen.quantity),
+    )
+
+
+def _advanced(current: OrderRecord, seen: ProviderOrder, now: datetime) -> OrderRecord:
+    """The order as `_UPDATE_ORDER` leaves it (and as it reads back from storage)."""
+    return dataclasses.replace(
+        current,
+        provider_order_id=seen.provider_order_id,
+        status=seen.status,
+        item_name=seen.item_name,
+        product_type=seen.product_type or current.product_type,
+        price=seen.price,
+        refund_amount=seen.refund_amount,
+        delivered_quantity=seen.delivered_quantity,
+        codes=list(seen.codes),
+        error=seen.error or None,
+        error_message=seen.error_message or None,
+        completed_at=_to_micros(seen.completed_at),
+        updated_at=unstamp(stamp(now)),
+        quantity=current.quantity if current.quantity is not None else seen.quantity,
+    )
 
 
 def _to_micros(when: datetime | None) -> datetime | None:

@@ -300,7 +300,8 @@ class OrderDesk:
             async with self.plugins.around_provider_call(tenant.name, intent=intent):
                 placed = await self.sessions[account].place_order(record.reference, request)
         except OutcomeUnknown as exc:
-            async with self.ledger.db.transaction() as tx:
+
+            async def keep_unknown(tx: Transaction) -> None:
                 await self.ledger.touch_in(tx, record.id)
                 await self.outbox.order_event(tx, record)
                 await self.plugins.notify(
@@ -309,6 +310,8 @@ class OrderDesk:
                     settlement=self._settlement(intent, "unknown"),
                     transaction=tx,
                 )
+
+            await self.ledger.db.transaction(keep_unknown)
             self._wake()
             self.metrics.orders.labels(account=account, outcome="unknown").inc()
             log.warning("order_outcome_unknown", order_id=record.id, reason=exc.reason)
@@ -320,11 +323,14 @@ class OrderDesk:
             await self.ledger.discard(record.id)
             await self._refused(intent, exc, reserved=True)
             raise
-        async with self.ledger.db.transaction() as tx:
-            current = await self.ledger.lock(tx, record.id)
-            assert current is not None
-            stored = await self.ledger.apply_in(tx, current, placed)
-            if not stored.status.terminal:  # its webhook may have won the race and told already
+
+        async def record_placed(tx: Transaction) -> OrderRecord:
+            stored = await self.ledger.apply_to_intent(tx, record, placed)
+            if stored is None:  # its webhook won the race: apply this answer under a lock
+                current = await self.ledger.lock(tx, record.id)
+                assert current is not None
+                stored = await self.ledger.apply_in(tx, current, placed)
+            if not stored.status.terminal:  # a terminal webhook has told the tenants already
                 await self.outbox.order_event(tx, stored)
             await self.plugins.notify(
                 "gateway_settle",
@@ -332,6 +338,9 @@ class OrderDesk:
                 settlement=self._settlement(intent, "placed", charged=placed.price),
                 transaction=tx,
             )
+            return stored
+
+        stored = await self.ledger.db.transaction(record_placed)
         self._wake()
         self.metrics.orders.labels(account=account, outcome="placed").inc()
         log.info("order_placed", order_id=stored.id, provider_order_id=placed.provider_order_id)
@@ -371,10 +380,13 @@ class OrderDesk:
 
     async def apply_read(self, before: OrderRecord, seen: ProviderOrder) -> OrderRecord:
         """Apply a provider read to an order (read-through and reconciliation)."""
-        async with self.ledger.db.transaction() as tx:
+
+        async def apply(tx: Transaction) -> tuple[OrderRecord, bool]:
             current = await self.ledger.lock(tx, before.id)
             assert current is not None
-            after, turned = await self._apply_locked(tx, current, seen)
+            return await self._apply_locked(tx, current, seen)
+
+        after, turned = await self.ledger.db.transaction(apply)
         await self._after_terminal(after, turned)
         return after
 
@@ -430,7 +442,9 @@ class OrderDesk:
         status: the provider retries), update the ledger, settle reservations, enqueue the
         tenants' events. Returns the gateway's order (None for orders it did not place) and
         whether this was a duplicate."""
-        async with self.ledger.db.transaction() as tx:
+
+        async def store(tx: Transaction) -> tuple[OrderRecord | None, bool, bool]:
+            """(the gateway's order, whether it turned terminal, whether this was a repeat)"""
             inserted = await tx.fetchrow(
                 "INSERT INTO provider_events (id, account, provider_order_id, status, body,"
                 " received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
@@ -442,7 +456,7 @@ class OrderDesk:
                 stamp(self.clock.now()),
             )
             if inserted is None:
-                return None, True
+                return None, False, True
             record = (
                 await self.ledger.lock_by_reference(tx, seen.reference) if seen.reference else None
             )
@@ -458,6 +472,11 @@ class OrderDesk:
                 )
             else:
                 await self.outbox.foreign_event(tx, account, self.currencies.get(account), seen)
+            return record, turned, False
+
+        record, turned, repeat = await self.ledger.db.transaction(store)
+        if repeat:
+            return None, True
         self._wake()
         await self.plugins.notify(
             "gateway_provider_webhook",

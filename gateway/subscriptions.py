@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 from gateway.clock import Clock, isoformat_z, stamp, unstamp
 from gateway.errors import Forbidden, InvalidField, NotFound
-from gateway.storage import Database, Row
+from gateway.storage import Database, Row, Transaction
 from gateway.tenants import Tenant
 
 EVENT_TYPES = (
@@ -226,7 +226,8 @@ class Subscriptions:
 
     async def delete(self, tenant: Tenant, subscription_id: str) -> None:
         await self.get(tenant, subscription_id)
-        async with self.db.transaction() as tx:
+
+        async def delete(tx: Transaction) -> None:
             await tx.execute(
                 "UPDATE subscriptions SET state = 'deleted', updated_at = $2 WHERE id = $1",
                 subscription_id,
@@ -237,6 +238,8 @@ class Subscriptions:
                 " AND state IN ('pending', 'delivering')",
                 subscription_id,
             )
+
+        await self.db.transaction(delete)
 
     async def rotate(self, tenant: Tenant, subscription_id: str) -> Subscription:
         current = await self.get(tenant, subscription_id)

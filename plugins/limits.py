@@ -197,7 +197,8 @@ class LimitsPlugin:
         day = intent.at.strftime("%Y-%m-%d")
         month = intent.at.strftime("%Y-%m")
         tenant, currency = intent.tenant.name, intent.currency
-        async with db.transaction() as tx:
+
+        async def reserve(tx: Transaction) -> None:
             await self._lock(tx, tenant, currency)
             for period, cap, label in ((f"D:{day}", budget.daily, "daily"),
                                        (f"M:{month}", budget.monthly, "monthly")):  # fmt: skip
@@ -220,6 +221,8 @@ class LimitsPlugin:
                 intent.order_id, tenant, intent.account, currency, day, month, str(amount),
                 intent.at.isoformat(),
             )  # fmt: skip
+
+        await db.transaction(reserve)
 
     async def _lock(self, tx: Transaction, tenant: str, currency: str) -> None:
         assert self._context is not None
@@ -264,8 +267,7 @@ class LimitsPlugin:
         if transaction is not None:  # the caller's transaction: commit with its change
             await self._settle(transaction, settlement)
             return
-        async with self._context.database.transaction() as tx:
-            await self._settle(tx, settlement)
+        await self._context.database.transaction(lambda tx: self._settle(tx, settlement))
 
     async def _settle(self, tx: Transaction, settlement: Settlement) -> None:
         await self._lock(tx, settlement.tenant, settlement.currency)

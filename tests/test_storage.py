@@ -1,0 +1,81 @@
+"""Storage: a transaction is a function that commits whole or not at all, on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from gateway.storage import Database, Transaction, open_database
+from gateway.storage.database import AwaitedInsideTransaction
+
+
+@pytest.fixture
+async def db(storage_url: str) -> AsyncIterator[Database]:
+    database = await open_database(storage_url)
+    await database.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+    yield database
+    await database.close()
+
+
+async def bodies(db: Database) -> list[str]:
+    return [r["body"] for r in await db.fetch("SELECT body FROM notes ORDER BY id")]
+
+
+async def test_a_transaction_commits_everything_it_wrote_and_returns_its_result(
+    db: Database,
+) -> None:
+    async def work(tx: Transaction) -> int:
+        await tx.execute("INSERT INTO notes (id, body) VALUES ($1, $2)", 1, "one")
+        await tx.executemany("INSERT INTO notes (id, body) VALUES ($1, $2)", [(2, "b"), (3, "c")])
+        row = await tx.fetchrow("SELECT count(*) AS n FROM notes")
+        assert row is not None
+        return int(row["n"])
+
+    assert await db.transaction(work) == 3
+    assert await bodies(db) == ["one", "b", "c"]
+
+
+async def test_a_transaction_that_raises_writes_nothing(db: Database) -> None:
+    async def work(tx: Transaction) -> None:
+        await tx.execute("INSERT INTO notes (id, body) VALUES ($1, $2)", 1, "lost")
+        raise LookupError("changed my mind")
+
+    with pytest.raises(LookupError):
+        await db.transaction(work)
+    assert await bodies(db) == []
+
+
+async def test_concurrent_transactions_do_not_mix(db: Database) -> None:
+    """Read-modify-write of one counter from many coroutines: no update is lost."""
+    await db.execute("INSERT INTO notes (id, body) VALUES (1, '0')")
+    lock = " FOR UPDATE" if db.engine == "postgresql" else ""
+
+    async def bump(tx: Transaction) -> None:
+        row = await tx.fetchrow(f"SELECT body FROM notes WHERE id = 1{lock}")
+        assert row is not None
+        await tx.execute("UPDATE notes SET body = $1 WHERE id = 1", str(int(row["body"]) + 1))
+
+    await asyncio.gather(*(db.transaction(bump) for _ in range(40)))
+    assert await bodies(db) == ["40"]
+
+
+async def test_sqlite_refuses_a_transaction_that_awaits_other_io(
+    db: Database,
+) -> None:
+    """On SQLite a whole transaction runs in the database thread: waiting there on the
+    event loop would deadlock, so it is refused with a message that says what to do, and
+    what it wrote is rolled back. PostgreSQL allows it (a pooled connection waits)."""
+
+    async def work(tx: Transaction) -> None:
+        await tx.execute("INSERT INTO notes (id, body) VALUES ($1, $2)", 1, "lost")
+        await asyncio.sleep(0)
+
+    if db.engine == "postgresql":
+        await db.transaction(work)
+        assert await bodies(db) == ["lost"]
+        return
+    with pytest.raises(AwaitedInsideTransaction, match="await only the transaction's own"):
+        await db.transaction(work)
+    assert await bodies(db) == []
