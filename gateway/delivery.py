@@ -196,15 +196,18 @@ class Dispatcher:
             if time.monotonic() - analyzed > STATISTICS_EVERY:
                 analyzed = time.monotonic()
                 await self._refresh_statistics()
+            self._wake.clear()  # before the claim: a wake while it runs must not be lost
             rows = await self.claim(100)
             for row in rows:
                 task = asyncio.create_task(self._tracked(row))
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
             if not rows:
-                self._wake.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
+                # that lands as the wake arrives, and the task then never stops.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.config.poll_interval_seconds)
+                    async with asyncio.timeout(self.config.poll_interval_seconds):
+                        await self._wake.wait()
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

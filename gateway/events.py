@@ -71,9 +71,6 @@ def foreign_order_view(account: str, currency: str | None, event: ProviderOrder)
 class Outbox:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        # Set when a message is written; whoever commits checks it to wake the dispatcher,
-        # so that orders nobody subscribed to cost no delivery round.
-        self.written = False
 
     async def _subscribers(
         self, tx: Transaction, account: str, tenant: str | None
@@ -140,5 +137,4 @@ class Outbox:
             envelope(event_type, data, now),
             stamp(now),
         )
-        self.written = True
         return message_id

@@ -118,10 +118,10 @@ class OrderDesk:
         self.metrics = metrics
         self.idempotency_ttl = idempotency_ttl
 
-    def _wake(self) -> None:
-        """After a commit: tell the dispatcher, if anything was written to the outbox."""
-        if self.outbox.written:
-            self.outbox.written = False
+    def _wake(self, written: int) -> None:
+        """After a commit: tell the dispatcher, if that transaction wrote to the outbox (so
+        that orders nobody subscribed to cost no delivery round)."""
+        if written:
             self.on_enqueued()
 
     def _abandoned(self, claim: KeyClaim) -> bool:
@@ -301,18 +301,18 @@ class OrderDesk:
                 placed = await self.sessions[account].place_order(record.reference, request)
         except OutcomeUnknown as exc:
 
-            async def keep_unknown(tx: Transaction) -> None:
+            async def keep_unknown(tx: Transaction) -> int:
                 await self.ledger.touch_in(tx, record.id)
-                await self.outbox.order_event(tx, record)
+                written = await self.outbox.order_event(tx, record)
                 await self.plugins.notify(
                     "gateway_settle",
                     tenant.name,
                     settlement=self._settlement(intent, "unknown"),
                     transaction=tx,
                 )
+                return written
 
-            await self.ledger.db.transaction(keep_unknown)
-            self._wake()
+            self._wake(await self.ledger.db.transaction(keep_unknown))
             self.metrics.orders.labels(account=account, outcome="unknown").inc()
             log.warning("order_outcome_unknown", order_id=record.id, reason=exc.reason)
             await self.plugins.notify(
@@ -324,24 +324,25 @@ class OrderDesk:
             await self._refused(intent, exc, reserved=True)
             raise
 
-        async def record_placed(tx: Transaction) -> OrderRecord:
+        async def record_placed(tx: Transaction) -> tuple[OrderRecord, int]:
             stored = await self.ledger.apply_to_intent(tx, record, placed)
             if stored is None:  # its webhook won the race: apply this answer under a lock
                 current = await self.ledger.lock(tx, record.id)
                 assert current is not None
                 stored = await self.ledger.apply_in(tx, current, placed)
+            written = 0
             if not stored.status.terminal:  # a terminal webhook has told the tenants already
-                await self.outbox.order_event(tx, stored)
+                written = await self.outbox.order_event(tx, stored)
             await self.plugins.notify(
                 "gateway_settle",
                 tenant.name,
                 settlement=self._settlement(intent, "placed", charged=placed.price),
                 transaction=tx,
             )
-            return stored
+            return stored, written
 
-        stored = await self.ledger.db.transaction(record_placed)
-        self._wake()
+        stored, written = await self.ledger.db.transaction(record_placed)
+        self._wake(written)
         self.metrics.orders.labels(account=account, outcome="placed").inc()
         log.info("order_placed", order_id=stored.id, provider_order_id=placed.provider_order_id)
         await self.plugins.notify(
@@ -381,22 +382,24 @@ class OrderDesk:
     async def apply_read(self, before: OrderRecord, seen: ProviderOrder) -> OrderRecord:
         """Apply a provider read to an order (read-through and reconciliation)."""
 
-        async def apply(tx: Transaction) -> tuple[OrderRecord, bool]:
+        async def apply(tx: Transaction) -> tuple[OrderRecord, bool, int]:
             current = await self.ledger.lock(tx, before.id)
             assert current is not None
             return await self._apply_locked(tx, current, seen)
 
-        after, turned = await self.ledger.db.transaction(apply)
-        await self._after_terminal(after, turned)
+        after, turned, written = await self.ledger.db.transaction(apply)
+        await self._after_terminal(after, turned, written)
         return after
 
     async def _apply_locked(
         self, tx: Transaction, current: OrderRecord, seen: ProviderOrder
-    ) -> tuple[OrderRecord, bool]:
+    ) -> tuple[OrderRecord, bool, int]:
         """Inside the caller's transaction: update the ledger and, the first time the order
-        turns terminal, settle the plugins' reservations and enqueue the tenants' event."""
+        turns terminal, settle the plugins' reservations and enqueue the tenants' event.
+        Returns the order, whether it turned terminal, and the messages written."""
         after = await self.ledger.apply_in(tx, current, seen)
         turned = after.status.terminal and not current.status.terminal
+        written = 0
         if turned:
             price = after.price or Decimal(0)
             await self.plugins.notify(
@@ -414,12 +417,12 @@ class OrderDesk:
                 ),
                 transaction=tx,
             )
-            await self.outbox.order_event(tx, after)
-        return after, turned
+            written = await self.outbox.order_event(tx, after)
+        return after, turned, written
 
-    async def _after_terminal(self, order: OrderRecord, turned: bool) -> None:
+    async def _after_terminal(self, order: OrderRecord, turned: bool, written: int) -> None:
+        self._wake(written)
         if turned:
-            self._wake()
             await self.plugins.notify("gateway_order_settled", order.tenant, order=order)
 
     async def list(
@@ -443,8 +446,9 @@ class OrderDesk:
         tenants' events. Returns the gateway's order (None for orders it did not place) and
         whether this was a duplicate."""
 
-        async def store(tx: Transaction) -> tuple[OrderRecord | None, bool, bool]:
-            """(the gateway's order, whether it turned terminal, whether this was a repeat)"""
+        async def store(tx: Transaction) -> tuple[OrderRecord | None, bool, int, bool]:
+            """(the gateway's order, whether it turned terminal, the messages written,
+            whether this was a repeat)"""
             inserted = await tx.fetchrow(
                 "INSERT INTO provider_events (id, account, provider_order_id, status, body,"
                 " received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
@@ -456,28 +460,29 @@ class OrderDesk:
                 stamp(self.clock.now()),
             )
             if inserted is None:
-                return None, False, True
+                return None, False, 0, True
             record = (
                 await self.ledger.lock_by_reference(tx, seen.reference) if seen.reference else None
             )
             if record is not None and record.account != account:
                 record = None
-            turned = False
+            turned, written = False, 0
             if record is not None:
-                record, turned = await self._apply_locked(tx, record, seen)
+                record, turned, written = await self._apply_locked(tx, record, seen)
                 await tx.execute(
                     "UPDATE provider_events SET order_id = $2 WHERE id = $1",
                     inserted["id"],
                     record.id,
                 )
             else:
-                await self.outbox.foreign_event(tx, account, self.currencies.get(account), seen)
-            return record, turned, False
+                currency = self.currencies.get(account)
+                written = await self.outbox.foreign_event(tx, account, currency, seen)
+            return record, turned, written, False
 
-        record, turned, repeat = await self.ledger.db.transaction(store)
+        record, turned, written, repeat = await self.ledger.db.transaction(store)
         if repeat:
             return None, True
-        self._wake()
+        self._wake(written)
         await self.plugins.notify(
             "gateway_provider_webhook",
             record.tenant if record else None,
@@ -486,7 +491,7 @@ class OrderDesk:
             order=record,
         )
         if record is not None:
-            await self._after_terminal(record, turned)
+            await self._after_terminal(record, turned, 0)
         return record, False
 
     async def replay_order_events(self, tenant: Tenant, order_id: str) -> int:
@@ -500,7 +505,7 @@ class OrderDesk:
             order_id,
             stamp(self.clock.now()),
         )
-        self._wake()
+        self._wake(count)
         return count
 
 

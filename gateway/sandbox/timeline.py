@@ -76,8 +76,9 @@ class Timeline:
             timeout = None
             if self._heap:
                 timeout = max(0.0, (self._heap[0][0] - self._clock.now()).total_seconds())
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout)
+            try:  # asyncio.timeout: wait_for can swallow a cancel on Python 3.11
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait()
             except TimeoutError:
                 pass
 
