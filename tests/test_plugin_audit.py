@@ -53,6 +53,7 @@ async def test_codes_never_reach_the_audit_table_or_log(gateway: Gateway) -> Non
         await gateway.provider.sandbox.advance(10)
     codes = (await gateway.call("GET", f"/v1/orders/{placed['id']}")).body["codes"]
     assert len(codes) == 3
+    assert len(await records(gateway, f"?order_id={placed['id']}")) == 3  # written by now
     rows = await gateway.app[DATABASE].fetch("SELECT * FROM audit_records")
     dumped = json.dumps(rows, default=str) + json.dumps(logs, default=str)
     assert not any(code in dumped for code in codes)
