@@ -1,4 +1,4 @@
-"""Provider client transports side by side: the generated client over each httpx transport.
+"""Provider client transports side by side: the generated client over each transport.
 
 Starts the sandbox provider as its own process, then drives GET balance
 through the generated client at a fixed concurrency with each transport, in
@@ -23,6 +23,7 @@ from httpx_aiohttp import AiohttpTransport
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gateway.provider_http import ProviderHttp
 from gateway.sandbox import demo_accounts
 from generated.api.account import get_balance
 from generated.api.auth import exchange_token
@@ -30,7 +31,7 @@ from generated.client import AuthenticatedClient, Client
 from generated.models import TokenRequest, TokenResponse
 from tests.processes import sandbox_process
 
-Transport = Callable[[str, str], httpx.AsyncClient]
+Transport = Callable[[str, str], httpx.AsyncClient | ProviderHttp]
 
 
 def default(base: str, token: str) -> httpx.AsyncClient:
@@ -52,10 +53,18 @@ def aiohttp_backed(base: str, token: str) -> httpx.AsyncClient:
     )
 
 
+def sender(base: str, token: str) -> ProviderHttp:
+    """The gateway's own: the generated client's async sender over one aiohttp session."""
+    http = ProviderHttp(base, timeout_seconds=30)
+    http.headers["Authorization"] = f"Bearer {token}"
+    return http
+
+
 TRANSPORTS: dict[str, Transport] = {
     "httpx default": default,
     "httpx tuned limits": tuned,
     "httpx + aiohttp transport": aiohttp_backed,
+    "aiohttp sender (gateway)": sender,
 }
 
 
@@ -85,12 +94,21 @@ async def main(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         for _ in range(args.rounds):
             for name, make in TRANSPORTS.items():
                 client = AuthenticatedClient(base_url=base, token=token)
-                client.set_async_httpx_client(make(base, token))
-                async with client:
+                transport = make(base, token)
+                if isinstance(transport, ProviderHttp):
+                    client.set_async_sender(transport)
+                else:
+                    client.set_async_httpx_client(transport)
+                try:
                     await drive(client, 50, 8)  # warm up connections
                     start = time.perf_counter()
                     lat = await drive(client, args.requests, args.concurrency)
                     samples[name].append((time.perf_counter() - start, lat))
+                finally:
+                    if isinstance(transport, ProviderHttp):
+                        await transport.close()
+                    else:
+                        await transport.aclose()
     results = {}
     for name, runs in samples.items():
         rates = [args.requests / elapsed for elapsed, _ in runs]

@@ -11,10 +11,8 @@ answers into the gateway's own types and errors:
 - a place-order whose answer is lost (timeout, 5xx, broken connection) raises
   `OutcomeUnknown`: it may have been placed, so it is never retried blindly.
 
-Transport: httpx over the `httpx-aiohttp` transport. Measured here with
-`bench/transports.py` (2 cores, concurrency 32, GET balance against the
-sandbox): httpx's default transport ~310 req/s (p99 ~470 ms), tuned pool
-limits ~305, the aiohttp-backed transport ~1,800 req/s (p99 ~25 ms).
+Transport: the generated client sends through `ProviderHttp`, an aiohttp
+session per account (`gateway.provider_http` says why, with the numbers).
 """
 
 from __future__ import annotations
@@ -32,7 +30,6 @@ from typing import Any, TypeVar
 import httpx
 import jwt
 import structlog
-from httpx_aiohttp import AiohttpTransport
 
 from gateway.clock import Clock
 from gateway.config import AccountConfig
@@ -48,6 +45,7 @@ from gateway.errors import (
     ProviderUnavailable,
 )
 from gateway.metrics import Metrics
+from gateway.provider_http import ProviderHttp
 from generated.api.account import get_balance
 from generated.api.auth import exchange_token
 from generated.api.catalog import download_catalog, download_personal_catalog
@@ -115,30 +113,22 @@ class AccountSession:
         self._token: str | None = None
         self._lock = asyncio.Lock()
         self.state = AccountState()
-        self._http: httpx.AsyncClient | None = None
+        self._http = ProviderHttp(config.base_url, config.timeout_seconds)
+        self._catalog_http = ProviderHttp(config.catalog_url, config.timeout_seconds)
         self._api: Client | None = None
         self._downloads: Client | None = None
 
     # --- lifecycle --------------------------------------------------------------
 
     async def start(self) -> None:
-        timeout = httpx.Timeout(self.config.timeout_seconds)
-        self._http = httpx.AsyncClient(
-            base_url=self.config.base_url,
-            timeout=timeout,
-            transport=AiohttpTransport(limits=httpx.Limits(max_connections=200)),
-            follow_redirects=False,
+        self._api = Client(base_url=self.config.base_url).set_async_sender(self._http)
+        self._downloads = Client(base_url=self.config.catalog_url).set_async_sender(
+            self._catalog_http
         )
-        self._api = Client(base_url=self.config.base_url).set_async_httpx_client(self._http)
-        downloads = httpx.AsyncClient(
-            base_url=self.config.catalog_url, timeout=timeout, transport=AiohttpTransport()
-        )
-        self._downloads = Client(base_url=self.config.catalog_url).set_async_httpx_client(downloads)
 
     async def close(self) -> None:
-        for client in (self._api, self._downloads):
-            if client is not None:
-                await client.get_async_httpx_client().aclose()
+        await self._http.close()
+        await self._catalog_http.close()
 
     # --- tokens -------------------------------------------------------------------
 
@@ -192,7 +182,6 @@ class AccountSession:
                 token_expires_at=_expiry(parsed.access_token, self._clock.now()),
                 token_exchanges=self.state.token_exchanges + 1,
             )
-            assert self._http is not None
             self._http.headers["Authorization"] = f"Bearer {parsed.access_token}"
             log.info("provider_token_exchanged", account=self.name)
             return parsed.access_token

@@ -4,6 +4,8 @@ from typing import Any, Self
 import httpx
 from attrs import define, evolve, field
 
+from .types import AsyncSender, RawResponse
+
 
 @define
 class Client:
@@ -44,6 +46,7 @@ class Client:
     _httpx_args: dict[str, Any] = field(factory=dict, kw_only=True, alias="httpx_args")
     _client: httpx.Client | None = field(default=None, init=False)
     _async_client: httpx.AsyncClient | None = field(default=None, init=False)
+    _async_sender: AsyncSender | None = field(default=None, init=False)
 
     def with_headers(self, headers: dict[str, str]) -> "Client":
         """Get a new client matching this one with additional headers"""
@@ -122,6 +125,20 @@ class Client:
             )
         return self._async_client
 
+    def set_async_sender(self, sender: AsyncSender) -> Self:
+        """Send every async request through `sender` instead of the httpx.AsyncClient
+
+        **NOTE**: the sender owns its connections, headers and timeouts; this client's own settings do not apply to it.
+        """
+        self._async_sender = sender
+        return self
+
+    async def send_async(self, **kwargs: Any) -> RawResponse:
+        """Send one async request: through the async sender when one is set, else httpx"""
+        if self._async_sender is not None:
+            return await self._async_sender(**kwargs)
+        return await self.get_async_httpx_client().request(**kwargs)
+
     async def __aenter__(self) -> Self:
         """Enter a context manager for underlying httpx.AsyncClient—you cannot enter twice (see httpx docs)"""
         await self.get_async_httpx_client().__aenter__()
@@ -171,6 +188,7 @@ class AuthenticatedClient:
     _httpx_args: dict[str, Any] = field(factory=dict, kw_only=True, alias="httpx_args")
     _client: httpx.Client | None = field(default=None, init=False)
     _async_client: httpx.AsyncClient | None = field(default=None, init=False)
+    _async_sender: AsyncSender | None = field(default=None, init=False)
 
     token: str
     """The token to use for authentication"""
@@ -261,6 +279,20 @@ class AuthenticatedClient:
                 **self._httpx_args,
             )
         return self._async_client
+
+    def set_async_sender(self, sender: AsyncSender) -> Self:
+        """Send every async request through `sender` instead of the httpx.AsyncClient
+
+        **NOTE**: the sender owns its connections, headers and timeouts; this client's own settings do not apply to it.
+        """
+        self._async_sender = sender
+        return self
+
+    async def send_async(self, **kwargs: Any) -> RawResponse:
+        """Send one async request: through the async sender when one is set, else httpx"""
+        if self._async_sender is not None:
+            return await self._async_sender(**kwargs)
+        return await self.get_async_httpx_client().request(**kwargs)
 
     async def __aenter__(self) -> Self:
         """Enter a context manager for underlying httpx.AsyncClient—you cannot enter twice (see httpx docs)"""

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
-from typing import IO, BinaryIO, Generic, Literal, TypeVar
+from typing import IO, Any, BinaryIO, Generic, Literal, Protocol, TypeVar
 
 from attrs import define
 
@@ -41,6 +41,36 @@ class File:
 T = TypeVar("T")
 
 
+class RawResponse(Protocol):
+    """What an endpoint reads from an answer: an httpx.Response, or what an AsyncSender returns"""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def headers(self) -> MutableMapping[str, str]: ...
+
+    def json(self) -> Any: ...
+
+
+class AsyncSender(Protocol):
+    """An async transport a client may use instead of its httpx.AsyncClient (`set_async_sender`).
+
+    It gets what `httpx.AsyncClient.request` would get (`method`, a `url` relative to the
+    client's base URL, and `params`, `json`, `content`, `data`, `files`, `headers`,
+    `cookies` when the operation has them) and raises httpx's exceptions
+    (`httpx.TimeoutException`, `httpx.ConnectError`, `httpx.TransportError`), so that
+    callers see one set of errors whichever transport runs.
+    """
+
+    async def __call__(
+        self, *, method: str, url: str, **kwargs: Any
+    ) -> RawResponse: ...
+
+
 @define
 class Response(Generic[T]):
     """A response from an endpoint"""
@@ -51,4 +81,13 @@ class Response(Generic[T]):
     parsed: T | None
 
 
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset"]
+__all__ = [
+    "UNSET",
+    "AsyncSender",
+    "File",
+    "FileTypes",
+    "RawResponse",
+    "RequestFiles",
+    "Response",
+    "Unset",
+]

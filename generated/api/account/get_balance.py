@@ -1,13 +1,11 @@
 from http import HTTPStatus
 from typing import Any
 
-import httpx
-
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.balance import Balance
 from ...models.error import Error
-from ...types import Response
+from ...types import RawResponse, Response
 
 
 def _get_kwargs() -> dict[str, Any]:
@@ -21,7 +19,7 @@ def _get_kwargs() -> dict[str, Any]:
 
 
 def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
+    *, client: AuthenticatedClient | Client, response: RawResponse
 ) -> Balance | Error | None:
     if response.status_code == 200:
         response_200 = Balance.from_dict(response.json())
@@ -60,7 +58,7 @@ def _parse_response(
 
 
 def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
+    *, client: AuthenticatedClient | Client, response: RawResponse
 ) -> Response[Balance | Error]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -137,7 +135,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs()
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    response = await client.send_async(**kwargs)
 
     return _build_response(client=client, response=response)
 

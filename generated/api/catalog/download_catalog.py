@@ -2,11 +2,9 @@ from http import HTTPStatus
 from io import BytesIO
 from typing import Any
 
-import httpx
-
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...types import File, Response
+from ...types import File, RawResponse, Response
 
 
 def _get_kwargs() -> dict[str, Any]:
@@ -20,7 +18,7 @@ def _get_kwargs() -> dict[str, Any]:
 
 
 def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
+    *, client: AuthenticatedClient | Client, response: RawResponse
 ) -> File | None:
     if response.status_code == 200:
         response_200 = File(payload=BytesIO(response.content))
@@ -34,7 +32,7 @@ def _parse_response(
 
 
 def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
+    *, client: AuthenticatedClient | Client, response: RawResponse
 ) -> Response[File]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -114,7 +112,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs()
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    response = await client.send_async(**kwargs)
 
     return _build_response(client=client, response=response)
 

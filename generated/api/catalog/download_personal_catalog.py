@@ -3,11 +3,9 @@ from io import BytesIO
 from typing import Any, cast
 from urllib.parse import quote
 
-import httpx
-
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...types import File, Response
+from ...types import File, RawResponse, Response
 
 
 def _get_kwargs(
@@ -25,7 +23,7 @@ def _get_kwargs(
 
 
 def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
+    *, client: AuthenticatedClient | Client, response: RawResponse
 ) -> Any | File | None:
     if response.status_code == 200:
         response_200 = File(payload=BytesIO(response.content))
@@ -43,7 +41,7 @@ def _parse_response(
 
 
 def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
+    *, client: AuthenticatedClient | Client, response: RawResponse
 ) -> Response[Any | File]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -137,7 +135,7 @@ async def asyncio_detailed(
         client_id=client_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    response = await client.send_async(**kwargs)
 
     return _build_response(client=client, response=response)
 

@@ -3,13 +3,11 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
-import httpx
-
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.order import Order
-from ...types import Response
+from ...types import RawResponse, Response
 
 
 def _get_kwargs(
@@ -27,7 +25,7 @@ def _get_kwargs(
 
 
 def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
+    *, client: AuthenticatedClient | Client, response: RawResponse
 ) -> Error | Order | None:
     if response.status_code == 200:
         response_200 = Order.from_dict(response.json())
@@ -71,7 +69,7 @@ def _parse_response(
 
 
 def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
+    *, client: AuthenticatedClient | Client, response: RawResponse
 ) -> Response[Error | Order]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -162,7 +160,7 @@ async def asyncio_detailed(
         order_id=order_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    response = await client.send_async(**kwargs)
 
     return _build_response(client=client, response=response)
 

@@ -1,14 +1,12 @@
 from http import HTTPStatus
 from typing import Any
 
-import httpx
-
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.order import Order
 from ...models.place_order_request import PlaceOrderRequest
-from ...types import Response
+from ...types import RawResponse, Response
 
 
 def _get_kwargs(
@@ -31,7 +29,7 @@ def _get_kwargs(
 
 
 def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
+    *, client: AuthenticatedClient | Client, response: RawResponse
 ) -> Error | Order | None:
     if response.status_code == 201:
         response_201 = Order.from_dict(response.json())
@@ -80,7 +78,7 @@ def _parse_response(
 
 
 def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
+    *, client: AuthenticatedClient | Client, response: RawResponse
 ) -> Response[Error | Order]:
     return Response(
         status_code=HTTPStatus(response.status_code),
@@ -204,7 +202,7 @@ async def asyncio_detailed(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    response = await client.send_async(**kwargs)
 
     return _build_response(client=client, response=response)
 
