@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from gateway.storage import Database, Transaction, open_database
-from gateway.storage.database import AwaitedInsideTransaction
+from gateway.storage.database import AwaitedInsideTransaction, Work
+from gateway.storage.group import GroupCommit
 
 
 @pytest.fixture
@@ -79,3 +81,49 @@ async def test_sqlite_refuses_a_transaction_that_awaits_other_io(
     with pytest.raises(AwaitedInsideTransaction, match="await only the transaction's own"):
         await db.transaction(work)
     assert await bodies(db) == []
+
+
+async def test_group_commit_runs_queued_work_in_one_transaction(db: Database) -> None:
+    commits = GroupCommit(db)
+    transactions: list[int] = []
+    original = db.transaction
+
+    async def counting(work: Work[Any]) -> Any:
+        transactions.append(1)
+        return await original(work)
+
+    db.transaction = counting  # type: ignore[method-assign]
+
+    def note(n: int) -> Work[int]:
+        async def work(tx: Transaction) -> int:
+            await tx.execute("INSERT INTO notes (id, body) VALUES ($1, $2)", n, f"n{n}")
+            return n * 10
+
+        return work
+
+    results = await asyncio.gather(*(commits.run(note(n)) for n in range(1, 21)))
+    await commits.close()
+    assert results == [n * 10 for n in range(1, 21)]
+    assert len(transactions) == 1  # all twenty were queued before the writer ran
+    assert len(await bodies(db)) == 20
+
+
+async def test_group_commit_isolates_a_failing_work(db: Database) -> None:
+    """One bad record in a batch neither loses the others nor hands them its error."""
+    commits = GroupCommit(db)
+
+    def note(n: int) -> Work[None]:
+        async def work(tx: Transaction) -> None:
+            await tx.execute("INSERT INTO notes (id, body) VALUES ($1, $2)", n, f"n{n}")
+            if n == 3:
+                raise ValueError("record 3 is bad")
+
+        return work
+
+    outcomes = await asyncio.gather(
+        *(commits.run(note(n)) for n in range(1, 6)), return_exceptions=True
+    )
+    assert [type(o).__name__ for o in outcomes] == [
+        "NoneType", "NoneType", "ValueError", "NoneType", "NoneType"
+    ]  # fmt: skip
+    assert await bodies(db) == ["n1", "n2", "n4", "n5"]
