@@ -82,7 +82,9 @@ def gateway_settle(settlement: Settlement, transaction: Transaction | None) -> N
     `final` (terminal status: `charged` is what stays spent, `refunded` what the
     provider refunded from a partial or failed order). When `transaction` is
     given, the change that caused the settlement is being written in it: write
-    through it so both commit together (and never open another one meanwhile).
+    through it so both commit together (and never open another one meanwhile),
+    awaiting nothing but its own methods (on SQLite the whole transaction runs in
+    the database thread; do other I/O in `gateway_order_settled`).
     Notification rules apply: an exception is logged, never raised to the tenant."""
 
 

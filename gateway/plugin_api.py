@@ -117,7 +117,9 @@ class Settlement:
 @dataclass(frozen=True)
 class PluginContext:
     """What a plugin gets at start: the clock, the gateway's database (for its own tables,
-    made by its `migrations`), its own name, and a reader of an account's provider balance."""
+    made by its `migrations`; `await database.transaction(work)` runs `async def work(tx)`
+    atomically, awaiting only `tx`'s methods inside), its own name, and a reader of an
+    account's provider balance."""
 
     clock: Clock
     database: Database
