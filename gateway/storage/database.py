@@ -14,10 +14,10 @@ worker thread, so the event loop never blocks on it (a commit or a
 checkpoint can take milliseconds). Every call is one hand-off to that thread,
 and a whole transaction is one hand-off too: `work` runs to its end inside
 the thread, since none of its awaits suspend. The thread runs one job at a
-time, so transactions never interleave and need no lock of their own. Before
-this, each statement of a transaction was its own hand-off, and other
-orders waited behind a lock held across all of them: the SQLite gateway
-topped out near 200 orders/s. PostgreSQL uses a pool and real round trips.
+time, so transactions never interleave and need no lock of their own. With a
+hand-off per statement, other orders waited behind a lock held across all of
+a transaction's hand-offs, and the gateway topped out near 200 orders/s
+(docs/performance.md). PostgreSQL uses a pool and real round trips.
 
 Chosen over SQLAlchemy Core: the gateway's queries are few and known, both
 drivers are thin and fast, and a second layer of translation would add work
