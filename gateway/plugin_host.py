@@ -211,11 +211,20 @@ class PluginHost:
         return None
 
     async def notify(self, hook: str, tenant: str | None, /, **kwargs: Any) -> None:
-        """Run a notification hook; a failing plugin is logged and the rest still run."""
+        """Run a notification hook; a failing plugin is logged and the rest still run.
+
+        Inside a SQLite transaction (`gateway_settle`), each plugin's coroutine is driven
+        on its own, so that one that awaits other I/O there is one failing plugin, logged
+        like any other, instead of failing the whole transaction."""
         assert hook not in GATING
+        inline = getattr(kwargs.get("transaction"), "run_inline", None)
         for name, function, argnames in self._impls(hook, tenant):
             try:
-                await _maybe_await(function(*[kwargs[a] for a in argnames]))
+                result = function(*[kwargs[a] for a in argnames])
+                if inline is not None and inspect.isawaitable(result):
+                    inline(result)
+                else:
+                    await _maybe_await(result)
             except Exception:
                 log.exception("plugin_notification_failed", plugin=name, hook=hook)
 

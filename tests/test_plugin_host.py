@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from gateway.plugin_api import (
     Tenant,
     hookimpl,
 )
+from gateway.state import DATABASE
 from tests.conftest import GatewayFactory
 
 CALLS: list[str] = []
@@ -213,3 +215,39 @@ async def test_bad_plugin_config_stops_the_start_naming_plugin_and_key(
     with pytest.raises(ConfigError) as caught:
         await make_gateway(plugins=plugins, plugin_factories=FACTORIES)
     assert caught.value.key == key
+
+
+class SettlesSlowly:
+    """Breaks the transaction rule: awaits a sleep while settling inside the transaction."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settled: list[str] = []
+
+    @hookimpl
+    async def gateway_settle(self, settlement: Any, transaction: Any) -> None:
+        if transaction is not None:
+            await asyncio.sleep(0)
+        self.settled.append(settlement.kind)
+
+
+async def test_a_settle_hook_awaiting_other_io_fails_alone_not_the_order(
+    make_gateway: GatewayFactory,
+) -> None:
+    """On SQLite the order's transaction runs in the database thread; a plugin that awaits
+    something else there is logged as failing, and the order is still recorded. PostgreSQL
+    lets it wait."""
+    gateway = await make_gateway(
+        plugins={"enabled": ["slow", "audit"]}, plugin_factories={"slow": SettlesSlowly}
+    )
+    with capture_logs() as logs:
+        answer = await gateway.place(item_id=1001)
+    assert answer.status == 201
+    stored = await gateway.call("GET", f"/v1/orders/{answer.body['id']}")
+    assert stored.body["status"] == "pending"
+    failures = [e for e in logs if e["event"] == "plugin_notification_failed"]
+    if gateway.app[DATABASE].engine == "sqlite":
+        assert [f["plugin"] for f in failures] == ["slow"]
+        assert instance(gateway, "slow").settled == []
+    else:
+        assert failures == []
+        assert instance(gateway, "slow").settled == ["placed"]

@@ -95,6 +95,11 @@ class _SqliteTx:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
+    def run_inline(self, awaitable: Awaitable[T]) -> T:
+        """Run a part of the transaction's work (a plugin's hook) to its end here, so that
+        its failure to keep to the rule raises where its caller can catch it."""
+        return _drive(awaitable)
+
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
         return self.fetchrow_now(sql, args)
 
