@@ -385,14 +385,18 @@ async def webhooks(args: argparse.Namespace, workdir: Path, engine: str) -> dict
             latencies: list[float] = []
             queue = iter(events)
 
+            async def deliver(raw: bytes, headers: dict[str, str], into: list[float]) -> None:
+                """One provider webhook to the gateway; its acknowledgement time into `into`."""
+                sent = time.perf_counter()
+                async with http.post(
+                    f"{gateway.url}/provider-webhooks/main", data=raw, headers=headers
+                ) as answer:
+                    assert answer.status == 200, answer.status
+                into.append(time.perf_counter() - sent)
+
             async def ingest() -> None:
                 for _, raw, headers in queue:
-                    started = time.perf_counter()
-                    async with http.post(
-                        f"{gateway.url}/provider-webhooks/main", data=raw, headers=headers
-                    ) as answer:
-                        assert answer.status == 200, answer.status
-                    latencies.append(time.perf_counter() - started)
+                    await deliver(raw, headers, latencies)
 
             started = time.perf_counter()
             await asyncio.gather(*(ingest() for _ in range(16)))
@@ -410,22 +414,13 @@ async def webhooks(args: argparse.Namespace, workdir: Path, engine: str) -> dict
             await place(int(half * args.seconds))
             paced = await provider_webhooks()
             acks: list[float] = []
-
-            async def ack(raw: bytes, headers: dict[str, str]) -> None:
-                sent = time.perf_counter()
-                async with http.post(
-                    f"{gateway.url}/provider-webhooks/main", data=raw, headers=headers
-                ) as answer:
-                    assert answer.status == 200, answer.status
-                acks.append(time.perf_counter() - sent)
-
             tasks = []
             begin = time.perf_counter()
             for i, (_, raw, headers) in enumerate(paced):
                 delay = begin + i / half - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(ack(raw, headers)))
+                tasks.append(asyncio.create_task(deliver(raw, headers, acks)))
             await asyncio.gather(*tasks)
             results["ingest"]["half_saturation"] = {
                 "rate": half,
