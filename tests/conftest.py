@@ -17,6 +17,8 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from gateway.clock import ManualClock
 from gateway.sandbox import (
@@ -80,11 +82,15 @@ class Provider:
             await client.get_async_httpx_client().aclose()
 
 
+# The tests' "now": a fixed instant, mid-month and mid-day, so that no test depends on the
+# date it runs (a budget test that moves a day on must not cross a month end by chance).
+TEST_START = datetime(2026, 3, 11, 9, 30, tzinfo=UTC)
+
+
 @pytest.fixture
 def clock() -> ManualClock:
-    """Starts at the real time (to the second): Standard Webhooks verifiers check
-    `webhook-timestamp` against their own clock; from there it moves only when told."""
-    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+    """Starts at `TEST_START`; from there it moves only when told."""
+    return ManualClock(TEST_START)
 
 
 @pytest.fixture
@@ -203,6 +209,18 @@ class Hook:
     @property
     def json(self) -> Any:
         return json.loads(self.body)
+
+    def verify(self, secret: str, clock: ManualClock) -> Any:
+        """The Standard Webhooks check, at the injected clock's time: the library's own
+        `verify` compares `webhook-timestamp` with the wall clock, which tests do not use.
+        The signature itself is the library's (`Webhook.sign`)."""
+        sent = datetime.fromtimestamp(int(self.headers["webhook-timestamp"]), UTC)
+        if abs((clock.now() - sent).total_seconds()) > 300:
+            raise WebhookVerificationError("Message timestamp too old or too new")
+        expected = Webhook(secret).sign(self.headers["webhook-id"], sent, self.body.decode())
+        if expected not in self.headers["webhook-signature"].split(" "):
+            raise WebhookVerificationError("No matching signature found")
+        return self.json
 
 
 @dataclass
