@@ -89,7 +89,9 @@ def create_app(settings: Settings) -> web.Application:
 
 def _storage(settings: Settings):  # type: ignore[no-untyped-def]
     async def storage(app: web.Application) -> AsyncIterator[None]:
-        db = await open_database(settings.config.storage_url)
+        db = await open_database(
+            settings.config.storage_url, settings.config.storage_timeout_seconds
+        )
         app[DATABASE] = db
         app[LEDGER] = Ledger(db, settings.clock)
         yield

@@ -125,11 +125,16 @@ class Config:
     accounts: dict[str, AccountConfig]
     tenants: dict[str, TenantConfig]
     storage_url: str = "sqlite:///gateway.sqlite3"
+    # Bounds every storage statement, pool acquisition and hand-off; past it, a 503.
+    storage_timeout_seconds: float = 5.0
     server: ServerConfig = ServerConfig()
     plugins: PluginsConfig = PluginsConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
     idempotency_ttl_hours: float = 24.0
     token_renew_margin_seconds: float = 300.0
+    # How long after it was asked for an order whose outcome is unknown may still be placed
+    # by re-sending it; past this it waits for an operator (docs/operations.md).
+    resend_window_seconds: float = 3600.0
     path: Path | None = None
 
 
@@ -148,8 +153,11 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
     _only(raw, "", {"server", "storage", "gateway", "accounts", "tenants", "plugins", "webhooks"})
     server = _server(_table(raw, "server"))
     storage = _table(raw, "storage")
-    _only(storage, "storage", {"url"})
+    _only(storage, "storage", {"url", "timeout_seconds"})
     storage_url = _str(storage, "storage", "url", "sqlite:///gateway.sqlite3")
+    storage_timeout = _number(storage, "storage", "timeout_seconds", 5.0)
+    if not 0 < storage_timeout <= 60:
+        raise ConfigError("storage.timeout_seconds", "a number of seconds above 0, at most 60")
     if not storage_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(
             "storage.url", "use sqlite:///path/to/file.sqlite3 or postgresql://user@host/db"
@@ -159,11 +167,18 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
         if not Path(file).is_absolute():
             storage_url = "sqlite:///" + str((base / file).resolve())
     gateway = _table(raw, "gateway")
-    _only(gateway, "gateway", {"idempotency_ttl_hours", "token_renew_margin_seconds"})
+    _only(
+        gateway,
+        "gateway",
+        {"idempotency_ttl_hours", "token_renew_margin_seconds", "resend_window_seconds"},
+    )
     ttl = _number(gateway, "gateway", "idempotency_ttl_hours", 24.0)
     if ttl < 24:
         raise ConfigError("gateway.idempotency_ttl_hours", "keep idempotency keys at least 24 h")
     margin = _number(gateway, "gateway", "token_renew_margin_seconds", 300.0)
+    window = _number(gateway, "gateway", "resend_window_seconds", 3600.0)
+    if window < 0:
+        raise ConfigError("gateway.resend_window_seconds", "a number of seconds, 0 or more")
 
     accounts_raw = _table(raw, "accounts")
     if not accounts_raw:
@@ -188,11 +203,13 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
         accounts=accounts,
         tenants=tenants,
         storage_url=storage_url,
+        storage_timeout_seconds=storage_timeout,
         server=server,
         plugins=_plugins(_table(raw, "plugins")),
         webhooks=_webhooks(_table(raw, "webhooks")),
         idempotency_ttl_hours=ttl,
         token_renew_margin_seconds=margin,
+        resend_window_seconds=window,
     )
 
 

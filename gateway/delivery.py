@@ -36,7 +36,7 @@ from gateway.clock import Clock, stamp
 from gateway.config import WebhooksConfig
 from gateway.metrics import Metrics
 from gateway.plugin_host import PluginHost
-from gateway.storage import Database, Row, Transaction
+from gateway.storage import Database, Row, StorageUnavailable, Transaction
 from gateway.storage.group import GroupCommit
 from gateway.subscriptions import Subscription, Subscriptions, subscription_from_row
 
@@ -197,11 +197,18 @@ class Dispatcher:
     async def run_forever(self) -> None:
         analyzed = 0.0
         while True:
-            if time.monotonic() - analyzed > STATISTICS_EVERY:
-                analyzed = time.monotonic()
-                await self._refresh_statistics()
             self._wake.clear()  # before the claim: a wake while it runs must not be lost
-            rows = await self.claim(100)
+            try:
+                if time.monotonic() - analyzed > STATISTICS_EVERY:
+                    analyzed = time.monotonic()
+                    await self._refresh_statistics()
+                rows = await self.claim(100)
+            except StorageUnavailable as exc:  # an outage: wait, and claim again
+                log.warning("dispatcher_storage_unavailable", error=str(exc))
+                rows = []
+            except Exception:  # a bug in one turn must not stop deliveries for good
+                log.exception("dispatcher_turn_failed")
+                rows = []
             for row in rows:
                 task = asyncio.create_task(self._tracked(row))
                 self._tasks.add(task)
@@ -222,6 +229,8 @@ class Dispatcher:
         self._in_flight[sub] += 1
         try:
             await self.deliver(row)
+        except StorageUnavailable as exc:  # its lease runs out and it is claimed again
+            log.warning("delivery_storage_unavailable", message_id=row["id"], error=str(exc))
         except Exception:
             log.exception("delivery_crashed", message_id=row["id"])
         finally:

@@ -20,6 +20,7 @@ from aiohttp import web
 from gateway.accounts import provider_statuses
 from gateway.errors import GatewayError, InvalidJson, PayloadTooLarge, Unauthenticated
 from gateway.metrics import Metrics
+from gateway.storage import StorageUnavailable
 from gateway.tenants import Tenant, TenantDirectory
 
 log = structlog.get_logger()
@@ -104,6 +105,16 @@ async def _render_errors(
     except GatewayError as exc:
         return error_response(
             request_id, exc.status, exc.code, exc.message, exc.details, exc.headers
+        )
+    except StorageUnavailable as exc:  # an outage, not a bug: one line, no traceback
+        log.warning("storage_unavailable", error=str(exc), route=_route(request))
+        return error_response(
+            request_id,
+            503,
+            "storage_unavailable",
+            "the gateway's database is not answering; nothing was lost. "
+            "Retry after the delay in Retry-After, with the same Idempotency-Key",
+            headers={"Retry-After": "2"},
         )
     except web.HTTPRequestEntityTooLarge as exc:
         limit = request.app.get(MAX_BODY, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from importlib import resources
@@ -19,12 +20,22 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+# /readyz answers within 2 s, whatever storage does: a probe that hangs is no answer.
+STORAGE_PROBE_SECONDS = 1.5
+
+
 async def readyz(request: web.Request) -> web.Response:
     """Ready when storage answers and at least one account can take orders."""
     checks: dict[str, Any] = {}
     try:
-        await request.app[DATABASE].ping()
+        async with asyncio.timeout(STORAGE_PROBE_SECONDS):
+            await request.app[DATABASE].ping()
         checks["storage"] = {"ok": True}
+    except TimeoutError:
+        checks["storage"] = {
+            "ok": False,
+            "error": f"no answer within {STORAGE_PROBE_SECONDS:g} s",
+        }
     except Exception as exc:  # any failure here is the answer, not a crash
         checks["storage"] = {"ok": False, "error": type(exc).__name__}
     accounts = {}

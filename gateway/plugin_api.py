@@ -24,6 +24,7 @@ import pluggy
 from gateway.catalog import CatalogItem
 from gateway.clock import Clock
 from gateway.domain import OrderRecord, OrderStatus, PlaceRequest, ProviderOrder, money_text
+from gateway.storage.database import StorageUnavailable
 from gateway.tenants import Tenant
 
 if TYPE_CHECKING:
@@ -140,6 +141,7 @@ __all__ = [
     "Rejection",
     "SettingsError",
     "Settlement",
+    "StorageUnavailable",
     "Tenant",
     "hookimpl",
     "money_text",

@@ -36,7 +36,7 @@ from gateway.plugin_api import (
     SettingsError,
 )
 from gateway.storage import Database
-from gateway.storage.database import apply_once
+from gateway.storage.database import apply_once, create_locked
 
 log = structlog.get_logger()
 
@@ -269,9 +269,10 @@ async def _maybe_await(value: Any) -> Any:
 
 
 async def _migrate(db: Database, plugins: list[LoadedPlugin]) -> None:
-    await db.execute(
+    await create_locked(
+        db,
         "CREATE TABLE IF NOT EXISTS plugin_migrations ("
-        " plugin TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (plugin, version))"
+        " plugin TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (plugin, version))",
     )
     for plugin in plugins:
         for version, sql in enumerate(getattr(plugin.instance, "migrations", ()), start=1):

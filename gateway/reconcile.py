@@ -20,6 +20,7 @@ from gateway.clock import Clock
 from gateway.config import WebhooksConfig
 from gateway.errors import GatewayError
 from gateway.orders import OrderDesk
+from gateway.storage import StorageUnavailable
 
 log = structlog.get_logger()
 
@@ -61,5 +62,7 @@ class Reconciler:
             await asyncio.sleep(self.interval)
             try:
                 await self.run_once()
+            except StorageUnavailable as exc:
+                log.warning("reconcile_storage_unavailable", error=str(exc))
             except Exception:  # a bad turn is logged; the next one tries again
                 log.exception("reconcile_failed")

@@ -79,6 +79,7 @@ def gateway_config(
     timeout_seconds: float = 2.0,
     plugins: dict[str, Any] | None = None,
     webhooks: dict[str, Any] | None = None,
+    storage: dict[str, Any] | None = None,
     **gateway: Any,
 ) -> Config:
     """The test gateway's config: accounts main and partner on the sandbox, the four tenants."""
@@ -95,7 +96,7 @@ def gateway_config(
 
     return parse(
         {
-            "storage": {"url": storage_url},
+            "storage": {"url": storage_url, **(storage or {})},
             "gateway": gateway,
             "plugins": plugins if plugins is not None else {},
             "webhooks": webhooks or {},
@@ -206,13 +207,14 @@ async def start_gateway(
     plugins: dict[str, Any] | None = None,
     plugin_factories: dict[str, Callable[[dict[str, Any]], Any]] | None = None,
     webhooks: dict[str, Any] | None = None,
+    storage: dict[str, Any] | None = None,
     **gateway: Any,
 ) -> tuple[TestServer, web.Application]:
     """A gateway in front of a running sandbox; the sandbox's webhooks are pointed at it."""
     sandbox = sandbox_server.app[SANDBOX]
     provider_url = str(sandbox_server.make_url("")).rstrip("/")
     config = gateway_config(
-        provider_url, storage_url, timeout_seconds, plugins, webhooks, **gateway
+        provider_url, storage_url, timeout_seconds, plugins, webhooks, storage, **gateway
     )
     app = create_app(
         Settings(

@@ -44,6 +44,7 @@ from gateway.plugin_api import (
     ProviderOrder,
     Rejection,
     SettingsError,
+    StorageUnavailable,
     hookimpl,
     money_text,
 )
@@ -133,8 +134,15 @@ class AuditPlugin:
                 batch, self._queued = self._queued, []
                 try:
                     await database.transaction(functools.partial(_write, batch))
+                except StorageUnavailable as exc:  # an outage: kept and retried, one line
+                    log.warning("audit_write_deferred", records=len(batch), error=str(exc))
+                    failed = True
                 except Exception:
                     log.exception("audit_write_failed", records=len(batch))
+                    failed = True
+                else:
+                    failed = False
+                if failed:
                     self._queued = batch + self._queued
                     if len(self._queued) > MAX_QUEUED:
                         dropped = len(self._queued) - MAX_QUEUED

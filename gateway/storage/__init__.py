@@ -1,5 +1,11 @@
 """Storage behind one interface, two engines: SQLite (embedded default) and PostgreSQL."""
 
-from gateway.storage.database import Database, Row, Transaction, open_database
+from gateway.storage.database import (
+    Database,
+    Row,
+    StorageUnavailable,
+    Transaction,
+    open_database,
+)
 
-__all__ = ["Database", "Row", "Transaction", "open_database"]
+__all__ = ["Database", "Row", "StorageUnavailable", "Transaction", "open_database"]

@@ -19,6 +19,13 @@ hand-off per statement, other orders waited behind a lock held across all of
 a transaction's hand-offs, and the gateway topped out near 200 orders/s
 (docs/performance.md). PostgreSQL uses a pool and real round trips.
 
+Every wait is bounded. A statement, a pool acquisition or a SQLite hand-off
+that takes longer than the storage timeout, and every failure to reach the
+database, raises `StorageUnavailable`: the HTTP edge answers it with a
+retryable 503, never a 500, and a request never hangs on a frozen database.
+Migrations are the exception (a long index build is no outage) and hold a
+lock, so that any number of replicas may start together on an empty database.
+
 Chosen over SQLAlchemy Core: the gateway's queries are few and known, both
 drivers are thin and fast, and a second layer of translation would add work
 on the place-order path without removing any. The SQLite side is the
@@ -33,6 +40,7 @@ import contextvars
 import functools
 import re
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -51,6 +59,15 @@ _PARAM = re.compile(r"\$(\d+)")
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+DEFAULT_TIMEOUT = 5.0
+# Serialises migrations between processes (PostgreSQL advisory lock key).
+MIGRATION_LOCK = 727274
+
+
+class StorageUnavailable(Exception):
+    """The database did not answer in time, or cannot be reached: worth retrying later."""
+
+
 class Transaction(Protocol):
     async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
@@ -67,7 +84,7 @@ class Database(Protocol):
     async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
     async def execute(self, sql: str, *args: Any) -> int: ...
-    async def transaction(self, work: Work[T]) -> T: ...
+    async def transaction(self, work: Work[T], *, bounded: bool = True) -> T: ...
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
 
@@ -153,16 +170,58 @@ def _drive(awaitable: Awaitable[T]) -> T:
     )
 
 
+# SQLite's result codes that mean "not now" rather than "wrong statement".
+_SQLITE_UNAVAILABLE = {
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_PROTOCOL,
+    sqlite3.SQLITE_READONLY,
+}
+
+
+def _sqlite_unavailable(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in _SQLITE_UNAVAILABLE
+
+
+class _Job:
+    """A hand-off that the caller may give up on before the worker starts it; once
+    started it runs to its end (it is bounded by SQLite's busy timeout), and the caller
+    waits for it, so that nothing commits after its caller was told it failed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started = False
+        self.abandoned = False
+
+    def start(self) -> bool:
+        with self._lock:
+            self.started = not self.abandoned
+            return self.started
+
+    def abandon(self) -> bool:
+        """True when the job will now never run."""
+        with self._lock:
+            self.abandoned = not self.started
+            return self.abandoned
+
+
 class SqliteDatabase:
     engine = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection, worker: ThreadPoolExecutor) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, worker: ThreadPoolExecutor, timeout: float
+    ) -> None:
         self._conn = conn
         self._worker = worker
         self._tx = _SqliteTx(conn)
+        self._timeout = timeout
 
     @classmethod
-    async def open(cls, path: str) -> SqliteDatabase:
+    async def open(cls, path: str, limit: float = DEFAULT_TIMEOUT) -> SqliteDatabase:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
@@ -173,7 +232,7 @@ class SqliteDatabase:
             for pragma in (
                 "PRAGMA journal_mode=WAL",
                 "PRAGMA synchronous=NORMAL",
-                "PRAGMA busy_timeout=5000",
+                f"PRAGMA busy_timeout={int(limit * 1000)}",
                 "PRAGMA foreign_keys=ON",
             ):
                 conn.execute(pragma).close()
@@ -184,13 +243,36 @@ class SqliteDatabase:
         except BaseException:
             worker.shutdown(wait=False)
             raise
-        return cls(conn, worker)
+        return cls(conn, worker, limit)
 
-    async def _call(self, job: Callable[[], T]) -> T:
-        """One hand-off to the worker, in the caller's context (its log fields)."""
+    async def _call(self, job: Callable[[], T], bounded: bool = True) -> T:
+        """One hand-off to the worker, in the caller's context (its log fields). A job still
+        queued after the timeout (the worker is stuck behind a locked database) is dropped."""
         context = contextvars.copy_context()
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker, context.run, job)
+        state = _Job()
+
+        def run() -> T:
+            if not state.start():
+                raise StorageUnavailable("dropped: its caller gave up waiting")
+            try:
+                return context.run(job)
+            except sqlite3.Error as exc:
+                if _sqlite_unavailable(exc):
+                    raise StorageUnavailable(f"SQLite: {exc}") from exc
+                raise
+
+        future = asyncio.get_running_loop().run_in_executor(self._worker, run)
+        if not bounded:
+            return await future
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await asyncio.shield(future)
+        except TimeoutError:
+            if state.abandon():
+                raise StorageUnavailable(
+                    f"SQLite did not take the statement within {self._timeout:g} s"
+                ) from None
+            return await future  # already running: its own busy timeout bounds it
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
         return await self._call(lambda: self._tx.fetchrow_now(sql, args))
@@ -201,7 +283,7 @@ class SqliteDatabase:
     async def execute(self, sql: str, *args: Any) -> int:
         return await self._call(lambda: self._tx.execute_now(sql, args))
 
-    async def transaction(self, work: Work[T]) -> T:
+    async def transaction(self, work: Work[T], *, bounded: bool = True) -> T:
         def run() -> T:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -212,7 +294,7 @@ class SqliteDatabase:
             self._conn.execute("COMMIT")
             return result
 
-        return await self._call(run)
+        return await self._call(run, bounded)
 
     async def ping(self) -> None:
         await self.fetchrow("SELECT 1 AS ok")
@@ -225,24 +307,35 @@ class SqliteDatabase:
 # --- PostgreSQL --------------------------------------------------------------------
 
 
+# Driver errors that mean "the database is not answering", not "the statement is wrong".
+_PG_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+
+
 class _PgTx:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, timeout: float | None) -> None:
         self._conn = conn
+        self._timeout = timeout
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        row = await self._conn.fetchrow(sql, *args)
+        row = await self._conn.fetchrow(sql, *args, timeout=self._timeout)
         return dict(row) if row is not None else None
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        return [dict(row) for row in await self._conn.fetch(sql, *args)]
+        return [dict(row) for row in await self._conn.fetch(sql, *args, timeout=self._timeout)]
 
     async def execute(self, sql: str, *args: Any) -> int:
-        status: str = await self._conn.execute(sql, *args)
+        status: str = await self._conn.execute(sql, *args, timeout=self._timeout)
         last = status.rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else 0
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._conn.executemany(sql, rows)
+        await self._conn.executemany(sql, rows, timeout=self._timeout)
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -255,11 +348,14 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 class PostgresDatabase:
     engine = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
         self._pool = pool
+        self._timeout = timeout
 
     @classmethod
-    async def open(cls, url: str, min_size: int = 2, max_size: int = 10) -> PostgresDatabase:
+    async def open(
+        cls, url: str, min_size: int = 2, max_size: int = 10, limit: float = DEFAULT_TIMEOUT
+    ) -> PostgresDatabase:
         """`?schema=NAME` in the URL keeps the gateway's tables in their own schema."""
         parsed = urlparse(url)
         query = parse_qs(parsed.query)
@@ -269,9 +365,11 @@ class PostgresDatabase:
         if schema is not None:
             if not _SCHEMA.match(schema):
                 raise ValueError("schema: lower-case letters, digits and _")
-            conn = await asyncpg.connect(dsn)
-            try:
-                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            conn = await asyncpg.connect(dsn, timeout=limit)
+            try:  # under the migration lock: replicas starting together race on it too
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+                    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             finally:
                 await conn.close()
             settings["search_path"] = schema
@@ -281,24 +379,32 @@ class PostgresDatabase:
             max_size=max_size,
             server_settings=settings,
             reset=_keep_session,
+            timeout=limit,  # to connect
         )
-        return cls(pool)
+        return cls(pool, limit)
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        async with self._pool.acquire() as conn:
-            return await _PgTx(conn).fetchrow(sql, *args)
+        return await self._run(lambda tx: tx.fetchrow(sql, *args), begin=False)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        async with self._pool.acquire() as conn:
-            return await _PgTx(conn).fetch(sql, *args)
+        return await self._run(lambda tx: tx.fetch(sql, *args), begin=False)
 
     async def execute(self, sql: str, *args: Any) -> int:
-        async with self._pool.acquire() as conn:
-            return await _PgTx(conn).execute(sql, *args)
+        return await self._run(lambda tx: tx.execute(sql, *args), begin=False)
 
-    async def transaction(self, work: Work[T]) -> T:
-        async with self._pool.acquire() as conn, conn.transaction():
-            return await work(_PgTx(conn))
+    async def transaction(self, work: Work[T], *, bounded: bool = True) -> T:
+        return await self._run(work, begin=True, bounded=bounded)
+
+    async def _run(self, work: Work[T], *, begin: bool, bounded: bool = True) -> T:
+        timeout = self._timeout if bounded else None
+        try:
+            async with self._pool.acquire(timeout=timeout) as conn:
+                if not begin:
+                    return await work(_PgTx(conn, timeout))
+                async with conn.transaction():
+                    return await work(_PgTx(conn, timeout))
+        except _PG_UNAVAILABLE as exc:
+            raise StorageUnavailable(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc
 
     async def ping(self) -> None:
         await self.fetchrow("SELECT 1 AS ok")
@@ -310,13 +416,17 @@ class PostgresDatabase:
 # --- opening and migrating ---------------------------------------------------------
 
 
-async def open_database(url: str) -> Database:
-    """Open the database the URL names and bring its schema up to date."""
+async def open_database(url: str, limit: float = DEFAULT_TIMEOUT) -> Database:
+    """Open the database the URL names and bring its schema up to date. `limit` (seconds) bounds
+    every statement, pool acquisition and hand-off (migrations excepted)."""
     db: Database
     if url.startswith("sqlite:///"):
-        db = await SqliteDatabase.open(url.removeprefix("sqlite:///"))
+        db = await SqliteDatabase.open(url.removeprefix("sqlite:///"), limit)
     elif url.startswith(("postgresql://", "postgres://")):
-        db = await PostgresDatabase.open(url)
+        try:
+            db = await PostgresDatabase.open(url, limit=limit)
+        except _PG_UNAVAILABLE as exc:
+            raise StorageUnavailable(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc
     else:
         raise ValueError(f"unsupported storage URL scheme: {url.split(':', 1)[0]}")
     try:
@@ -342,11 +452,24 @@ def split_statements(sql: str) -> Sequence[str]:
     return [s.strip() for s in body.split(";") if s.strip()]
 
 
+async def create_locked(db: Database, ddl: str) -> None:
+    """A `CREATE ... IF NOT EXISTS` under the migration lock: on PostgreSQL two such
+    statements racing each other fail on the catalog's unique index."""
+
+    async def work(tx: Transaction) -> None:
+        if db.engine == "postgresql":
+            await tx.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await tx.execute(ddl)
+
+    await db.transaction(work, bounded=False)
+
+
 async def migrate(db: Database) -> list[int]:
     """Apply the migrations not yet applied, each in its own transaction; returns their versions."""
-    await db.execute(
+    await create_locked(
+        db,
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
     )
     applied: list[int] = []
     for version, name, sql in migrations():
@@ -375,7 +498,7 @@ async def apply_once(
 
     async def work(tx: Transaction) -> bool:
         if db.engine == "postgresql":
-            await tx.execute("SELECT pg_advisory_xact_lock(727274)")
+            await tx.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
         if await tx.fetchrow(*done) is not None:
             return False
         for statement in split_statements(sql):
@@ -383,7 +506,7 @@ async def apply_once(
         await tx.execute(*record)
         return True
 
-    return await db.transaction(work)
+    return await db.transaction(work, bounded=False)
 
 
 def _now_text() -> str:
