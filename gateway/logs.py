@@ -18,6 +18,11 @@ class _Stderr:
         sys.stderr.flush()
 
 
+# Cached loggers skip the configuration lookup on every call (the hot path logs per order);
+# a test process turns it off so that `structlog.testing.capture_logs` sees every line.
+CACHE_LOGGERS = True
+
+
 def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
     if json is None:
         json = not sys.stderr.isatty()
@@ -38,5 +43,5 @@ def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
             logging.getLevelNamesMapping()[level.upper()]
         ),
         logger_factory=structlog.PrintLoggerFactory(_Stderr()),  # type: ignore[arg-type]
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=CACHE_LOGGERS,
     )

@@ -82,6 +82,13 @@ class Provider:
             await client.get_async_httpx_client().aclose()
 
 
+@pytest.fixture(autouse=True)
+def _uncached_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI test configures logging in this process; cached loggers would then bypass
+    `capture_logs` in every later test of the same worker."""
+    monkeypatch.setattr("gateway.logs.CACHE_LOGGERS", False)
+
+
 # The tests' "now": a fixed instant, mid-month and mid-day, so that no test depends on the
 # date it runs (a budget test that moves a day on must not cross a month end by chance).
 TEST_START = datetime(2026, 3, 11, 9, 30, tzinfo=UTC)
