@@ -37,6 +37,7 @@ from gateway.domain import OrderStatus, PlaceRequest, ProviderOrder, decimal_fro
 from gateway.errors import (
     AccountUnavailable,
     Conflict,
+    DuplicateReference,
     InsufficientBalance,
     NotFound,
     ProviderBusy,
@@ -192,12 +193,25 @@ class AccountSession:
                 else "API access is disabled for it at the provider"
             )
             self._token = None
-            self.state.available = False
-            self.state.last_error = why
-            self.state.unavailable_since = self._clock.now()
+            self._mark_unavailable(why)
+            self.state.unavailable_since = self._clock.now()  # retried after retry_unavailable
             log.error("provider_account_unavailable", account=self.name, reason=why)
             raise self._unavailable_error()
         raise self._error(answer, place=False)
+
+    def _mark_unavailable(self, why: str) -> None:
+        if self.state.available:
+            self.state.unavailable_since = self._clock.now()
+        self.state.available = False
+        self.state.last_error = why
+
+    def _mark_answered(self) -> None:
+        """The provider took a call with the current token: whatever failed before is over."""
+        if not self.state.available or self.state.last_error is not None:
+            log.info("provider_account_available", account=self.name)
+        self.state.available = True
+        self.state.last_error = None
+        self.state.unavailable_since = None
 
     def _unavailable_error(self) -> AccountUnavailable:
         return AccountUnavailable(
@@ -261,10 +275,12 @@ class AccountSession:
             await self._ensure_token(stale=token)
             answer = await self._guard(operation, call, place=place)
             if answer.status_code == 401:
-                self.state.available = False
-                self.state.last_error = "the provider keeps refusing fresh tokens"
-                self.state.unavailable_since = self._clock.now()
+                self._mark_unavailable("the provider keeps refusing fresh tokens")
                 raise self._unavailable_error()
+        if answer.status_code == 403:
+            self._mark_unavailable("API access is disabled for it at the provider")
+        elif answer.status_code < 500 and answer.status_code != 429:
+            self._mark_answered()
         return answer
 
     def _error(self, answer: Response[Any], *, place: bool) -> Exception:
@@ -279,12 +295,17 @@ class AccountSession:
                 "top it up or use another account",
                 details=details,
             )
+        if status == 400 and _refuses_duplicate(detail):
+            return DuplicateReference(
+                "the provider already has an order with this reference", details=details
+            )
         if status == 400:
-            return ProviderRejected(
+            rejected = ProviderRejected(
                 f"the provider refused the order: {detail}", details={**details, "provider": detail}
             )
+            rejected.may_hide_duplicate = _checked_before_duplicates(detail)
+            return rejected
         if status == 403:
-            self.state.last_error = "API access is disabled for it at the provider"
             return self._unavailable_error()
         if status == 404:
             return NotFound("the provider has no such order", details=details)
@@ -363,6 +384,20 @@ class AccountSession:
         raise ProviderUnavailable(
             f"catalog download answered {answer.status_code}", details={"account": self.name}
         )
+
+
+# The provider answers every refused order with 400 `validation_error`; which refusal it is
+# shows only in `detail`. Its wording is not documented (**assumed**, as the sandbox words
+# it in gateway/sandbox/rules.py): correct these two when a real account shows otherwise.
+def _refuses_duplicate(detail: str) -> bool:
+    """A duplicate merchant_order_id: the order this reference names exists."""
+    return detail.startswith("merchant_order_id:") and "already exists" in detail
+
+
+def _checked_before_duplicates(detail: str) -> bool:
+    """Item checks (unknown, unavailable, out of stock) come before the duplicate check,
+    and the first sending may itself have used up the stock they look at."""
+    return detail.startswith("item_id:")
 
 
 def parse_webhook(body: dict[str, Any]) -> ProviderOrder:

@@ -101,9 +101,7 @@ async def list_accounts(request: web.Request) -> web.Response:
 
 async def account_balance(request: web.Request) -> web.Response:
     tenant = authenticate(request)
-    name = request.match_info["name"]
-    if not tenant.may_use(name):
-        raise NotFound(f"no account {name!r} for tenant {tenant.name!r}")
+    name = request.app[DESK].account_for(tenant, request.match_info["name"])
     balance = await request.app[SESSIONS][name].balance()
     return web.json_response(
         {

@@ -21,25 +21,29 @@ from gateway.config import Config
 from gateway.delivery import Dispatcher
 from gateway.events import Outbox
 from gateway.http import MAX_BODY, METRICS, TENANTS, edge
+from gateway.instances import Instance
 from gateway.ledger import Ledger
 from gateway.metrics import Metrics
 from gateway.orders import OrderDesk
 from gateway.plugin_host import PluginHost
 from gateway.reconcile import Reconciler
+from gateway.resolution import Resolver
 from gateway.state import (
     CATALOGS,
     CONFIG,
     DATABASE,
     DESK,
     DISPATCHER,
+    INSTANCE,
     LEDGER,
     PLUGINS,
     RECONCILER,
+    RESOLVER,
     SESSIONS,
     SUBSCRIPTIONS,
     WEBHOOK_SECRETS,
 )
-from gateway.storage import open_database
+from gateway.storage import StorageUnavailable, open_database
 from gateway.subscriptions import Subscriptions
 from gateway.tenants import TenantDirectory
 
@@ -94,7 +98,12 @@ def _storage(settings: Settings):  # type: ignore[no-untyped-def]
         )
         app[DATABASE] = db
         app[LEDGER] = Ledger(db, settings.clock)
+        instance = Instance(db, settings.clock)
+        await instance.register()
+        app[INSTANCE] = instance
         yield
+        with contextlib.suppress(StorageUnavailable):
+            await instance.retire()
         await db.close()
 
     return storage
@@ -150,9 +159,17 @@ def _accounts(settings: Settings):  # type: ignore[no-untyped-def]
             settings.clock,
             app[METRICS],
             timedelta(hours=config.idempotency_ttl_hours),
+            app[INSTANCE],
             on_enqueued=dispatcher.wake,
         )
         app[RECONCILER] = Reconciler(app[DESK], settings.clock, hooks)
+        app[RESOLVER] = Resolver(
+            app[DESK],
+            app[INSTANCE],
+            settings.clock,
+            app[METRICS],
+            timedelta(seconds=config.resend_window_seconds),
+        )
         tasks: list[asyncio.Task[None]] = []
         if settings.background:
             await asyncio.gather(*(_first_load(c) for c in catalogs.values()))
@@ -162,6 +179,8 @@ def _accounts(settings: Settings):  # type: ignore[no-untyped-def]
             ]
             tasks.append(asyncio.create_task(dispatcher.run_forever()))
             tasks.append(asyncio.create_task(app[RECONCILER].run_forever()))
+            tasks.append(asyncio.create_task(app[RESOLVER].run_forever()))
+            tasks.append(asyncio.create_task(app[INSTANCE].run_forever()))
         yield
         for task in tasks:
             task.cancel()

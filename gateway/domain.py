@@ -16,6 +16,7 @@ class OrderStatus(enum.StrEnum):
     PARTIAL = "partial"
     FAILED = "failed"
     # The provider's answer was lost (timeout, 5xx): the order may or may not exist there.
+    # The gateway re-sends it until the provider answers (docs/operations.md).
     UNKNOWN = "unknown"
 
     @property
@@ -80,6 +81,11 @@ class OrderRecord:
     error: str | None = None
     error_message: str | None = None
     completed_at: datetime | None = None
+    # No dead ends: while `unknown`, who is placing it and how often it was re-sent; and
+    # why an operator must decide, once the gateway cannot find out by itself.
+    owner: str | None = None
+    resend_attempts: int = 0
+    unresolved: str | None = None
 
 
 def decimal_from_provider(value: float | int) -> Decimal:

@@ -74,26 +74,43 @@ class PayloadTooLarge(GatewayError):
 
 
 class ProviderRejected(GatewayError):
-    """The provider refused the order as invalid (its `validation_error`)."""
+    """The provider refused the order as invalid (its `validation_error`).
+
+    `may_hide_duplicate`: the provider checks this before it checks for a duplicate
+    `merchant_order_id` (an item that is gone or out of stock), so the same refusal to
+    a re-sent order does not prove that the first sending placed nothing."""
 
     status, code = 422, "provider_validation_error"
+    may_hide_duplicate = False
+
+
+class DuplicateReference(GatewayError):
+    """The provider refused a re-sent order because its reference already exists there:
+    the order was placed by an earlier sending."""
+
+    status, code = 409, "already_placed"
 
 
 class InsufficientBalance(GatewayError):
     status, code = 402, "insufficient_balance"
 
 
-class AccountUnavailable(GatewayError):
+class ProviderFailure(GatewayError):
+    """The provider could not serve a call (rate limit, outage, refused key). It means
+    the same to the tenant whoever made the call: a plugin's balance read included."""
+
+
+class AccountUnavailable(ProviderFailure):
     status, code = 502, "account_unavailable"
 
 
-class ProviderUnavailable(GatewayError):
+class ProviderUnavailable(ProviderFailure):
     status, code = 502, "provider_unavailable"
 
 
-class ProviderTimeout(GatewayError):
+class ProviderTimeout(ProviderFailure):
     status, code = 504, "provider_timeout"
 
 
-class ProviderBusy(GatewayError):
+class ProviderBusy(ProviderFailure):
     status, code = 503, "provider_rate_limited"

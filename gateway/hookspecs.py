@@ -31,6 +31,7 @@ from gateway.plugin_api import (
     PlaceRequest,
     ProviderOrder,
     Rejection,
+    Resolution,
     Settlement,
     Tenant,
 )
@@ -111,6 +112,12 @@ def gateway_order_rejected(intent: OrderIntent, rejection: Rejection) -> None:
 def gateway_order_settled(order: OrderRecord) -> None:
     """An order reached a terminal status (completed, partial, failed), from the
     provider's webhook or a read. Runs once per order. Notification."""
+
+
+@hookspec
+def gateway_order_resolved(order: OrderRecord, resolution: Resolution) -> None:
+    """An order whose outcome was unknown became known, or was handed to an operator
+    (`resolution.outcome` is `ambiguous`). Notification."""
 
 
 @hookspec

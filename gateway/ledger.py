@@ -24,8 +24,9 @@ from gateway.storage import Database, Row, Transaction
 _INSERT_ORDER = """
 INSERT INTO orders (
     id, reference, tenant, account, merchant_order_id, request_hash, item_id, quantity,
-    fields, currency, status, created_at, updated_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    fields, currency, status, created_at, updated_at, item_name, product_type, price,
+    owner, resend_at
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $12)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
@@ -45,6 +46,7 @@ class KeyClaim:
     body: Any = None
     order_id: str | None = None
     created_at: datetime | None = None
+    owner: str | None = None  # the process that took the key (in flight only)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,9 @@ class Ledger:
 
     # --- idempotency keys ---------------------------------------------------------
 
-    async def claim_key(self, tenant: str, key: str, request_hash: str, ttl: timedelta) -> KeyClaim:
+    async def claim_key(
+        self, tenant: str, key: str, request_hash: str, ttl: timedelta, owner: str
+    ) -> KeyClaim:
         """Take a key for this request, or say why not. Exactly one concurrent caller gets NEW."""
         now = self.clock.now()
 
@@ -91,12 +95,14 @@ class Ledger:
                 stamp(now - ttl),
             )
             inserted = await tx.fetchrow(
-                "INSERT INTO idempotency_keys (tenant, idem_key, request_hash, state, created_at)"
-                " VALUES ($1, $2, $3, 'in_flight', $4) ON CONFLICT DO NOTHING RETURNING tenant",
+                "INSERT INTO idempotency_keys (tenant, idem_key, request_hash, state, created_at,"
+                " owner) VALUES ($1, $2, $3, 'in_flight', $4, $5)"
+                " ON CONFLICT DO NOTHING RETURNING tenant",
                 tenant,
                 key,
                 request_hash,
                 stamp(now),
+                owner,
             )
             if inserted is not None:
                 return None
@@ -111,7 +117,9 @@ class Ledger:
         if row["request_hash"] != request_hash:
             return KeyClaim(Claim.MISMATCH, created_at=created)
         if row["state"] == "in_flight":
-            return KeyClaim(Claim.IN_FLIGHT, order_id=row["order_id"], created_at=created)
+            return KeyClaim(
+                Claim.IN_FLIGHT, order_id=row["order_id"], created_at=created, owner=row["owner"]
+            )
         return KeyClaim(
             Claim.REPLAY,
             status=row["response_status"],
@@ -167,6 +175,10 @@ class Ledger:
             order.status.value,
             stamp(order.created_at),
             stamp(order.updated_at),
+            order.item_name,
+            order.product_type,
+            None if order.price is None else str(order.price),
+            order.owner,
         )
         if row is not None:
             return None
@@ -239,6 +251,88 @@ class Ledger:
             "UPDATE orders SET updated_at = $2 WHERE id = $1", order_id, stamp(self.clock.now())
         )
 
+    # --- orders whose outcome is unknown (gateway.resolution) ---------------------------
+
+    async def due_resends(self, now: datetime, limit: int) -> list[OrderRecord]:
+        rows = await self.db.fetch(
+            "SELECT * FROM orders WHERE status = 'unknown' AND resend_at <= $1"
+            " AND unresolved IS NULL ORDER BY resend_at LIMIT $2",
+            stamp(now),
+            limit,
+        )
+        return [_record(r) for r in rows]
+
+    async def claim_resend(self, order: OrderRecord, owner: str, until: datetime) -> bool:
+        """Take an `unknown` order to re-send it: exactly one process wins it; the lease
+        `until` lets another take it over if this one dies while sending."""
+        taken = await self.db.execute(
+            "UPDATE orders SET owner = $2, resend_at = $3 WHERE id = $1 AND status = 'unknown'"
+            " AND unresolved IS NULL AND COALESCE(owner, '') = $4 AND resend_attempts = $5",
+            order.id,
+            owner,
+            stamp(until),
+            order.owner or "",
+            order.resend_attempts,
+        )
+        return taken == 1
+
+    async def set_resolution(
+        self,
+        tx: Transaction,
+        order: OrderRecord,
+        *,
+        status: OrderStatus | None = None,
+        resend_at: datetime | None = None,
+        attempts: int | None = None,
+        unresolved: str | None = None,
+        error: tuple[str, str] | None = None,
+    ) -> OrderRecord:
+        """Record what became of an `unknown` order that the provider has not described:
+        re-send later, placed (awaiting the provider's word), not placed, or an operator's
+        to decide. The caller holds the order's lock."""
+        now = self.clock.now()
+        new_status = status or order.status
+        done = new_status.terminal
+        await tx.execute(
+            "UPDATE orders SET status = $2, owner = NULL, resend_at = $3, resend_attempts = $4,"
+            " unresolved = $5, error = COALESCE($6, error), error_message = COALESCE($7,"
+            " error_message), completed_at = COALESCE($8, completed_at), updated_at = $9,"
+            " price = CASE WHEN $10 THEN NULL ELSE price END WHERE id = $1",
+            order.id,
+            new_status.value,
+            stamp(resend_at) if resend_at else None,
+            order.resend_attempts if attempts is None else attempts,
+            unresolved,
+            error[0] if error else None,
+            error[1] if error else None,
+            stamp(now) if done else None,
+            stamp(now),
+            done,
+        )
+        return dataclasses.replace(
+            order,
+            status=new_status,
+            owner=None,
+            resend_attempts=order.resend_attempts if attempts is None else attempts,
+            unresolved=unresolved,
+            error=error[0] if error else order.error,
+            error_message=error[1] if error else order.error_message,
+            completed_at=_to_micros(now) if done else order.completed_at,
+            updated_at=unstamp(stamp(now)),
+            price=None if done else order.price,
+        )
+
+    async def unresolved(self, limit: int = 500) -> list[OrderRecord]:
+        """Orders the gateway cannot settle by itself yet, oldest first: still being re-sent,
+        placed without a provider id and no webhook yet, or waiting for an operator."""
+        rows = await self.db.fetch(
+            "SELECT * FROM orders WHERE status = 'unknown' OR unresolved IS NOT NULL"
+            " OR (status IN ('pending', 'processing') AND provider_order_id IS NULL)"
+            " ORDER BY created_at LIMIT $1",
+            limit,
+        )
+        return [_record(r) for r in rows]
+
     async def page(
         self, scope: OrderScope, filters: OrderFilters, limit: int, cursor: str | None
     ) -> tuple[list[OrderRecord], str | None]:
@@ -294,8 +388,8 @@ class Ledger:
 
     async def open_orders(self, older_than: datetime, limit: int = 100) -> list[OrderRecord]:
         rows = await self.db.fetch(
-            "SELECT * FROM orders WHERE status IN ('pending', 'processing', 'unknown')"
-            " AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+            "SELECT * FROM orders WHERE status IN ('pending', 'processing')"
+            " AND updated_at < $1 AND unresolved IS NULL ORDER BY updated_at LIMIT $2",
             stamp(older_than),
             limit,
         )
@@ -307,7 +401,7 @@ UPDATE orders SET
     provider_order_id = $2, status = $3, item_name = $4, product_type = $5,
     price = $6, refund_amount = $7, delivered_quantity = $8, codes = $9,
     error = $10, error_message = $11, completed_at = $12, updated_at = $13,
-    quantity = COALESCE(quantity, $14)
+    quantity = COALESCE(quantity, $14), owner = NULL, resend_at = NULL, unresolved = NULL
 WHERE id = $1"""
 
 
@@ -347,6 +441,8 @@ def _advanced(current: OrderRecord, seen: ProviderOrder, now: datetime) -> Order
         completed_at=_to_micros(seen.completed_at),
         updated_at=unstamp(stamp(now)),
         quantity=current.quantity if current.quantity is not None else seen.quantity,
+        owner=None,
+        unresolved=None,
     )
 
 
@@ -380,4 +476,7 @@ def _record(row: Row) -> OrderRecord:
         error=row["error"],
         error_message=row["error_message"],
         completed_at=unstamp(row["completed_at"]) if row["completed_at"] else None,
+        owner=row["owner"],
+        resend_attempts=int(row["resend_attempts"]),
+        unresolved=row["unresolved"],
     )

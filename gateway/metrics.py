@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -53,6 +53,21 @@ class Metrics:
             "gateway_provider_webhooks",
             "Provider webhooks received, by outcome (applied, duplicate, forged, malformed).",
             ["account", "outcome"],
+            registry=self.registry,
+        )
+
+        self.unresolved = Gauge(
+            "gateway_orders_unresolved",
+            "Orders the gateway has not settled by itself, by state: resending (outcome "
+            "unknown, being re-sent), awaiting_webhook (placed, no provider id yet), "
+            "operator (needs `gateway orders resolve`).",
+            ["state"],
+            registry=self.registry,
+        )
+        self.unresolved_age = Gauge(
+            "gateway_orders_unresolved_oldest_seconds",
+            "Age of the oldest unresolved order in each state (0 when there is none).",
+            ["state"],
             registry=self.registry,
         )
 

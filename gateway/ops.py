@@ -49,7 +49,6 @@ async def readyz(request: web.Request) -> web.Response:
                 "expires_at": isoformat_z(state.token_expires_at)
                 if state.token_expires_at
                 else None,
-                "error": state.last_error,
             }
             if state.available
             else {"state": "unavailable", "error": state.last_error},

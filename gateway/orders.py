@@ -7,10 +7,12 @@ the ledger → settlement and notification hooks.
 
 The tenant's `merchant_order_id` is unique per tenant: a repeat with the same
 body returns the existing order (200), a different body is a 409. An
-`Idempotency-Key` replays the first stored response; the same key with
-another body is a 422, and while the first call is still running a 409. A
-lost provider answer leaves the order `unknown` (202); a later read or the
-provider's webhook settles it.
+`Idempotency-Key` replays the first stored response (an `unknown` one as the
+order stands now); the same key with another body is a 422, and while the
+first call is still running a 409. A key or an order held by a process that
+died is taken over within seconds (`gateway.instances`). A lost provider
+answer leaves the order `unknown` (202) until `gateway.resolution` finds out
+the truth; events to tenants never go back from a later state to `unknown`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,17 +37,21 @@ from gateway.domain import OrderRecord, OrderStatus, PlaceRequest, ProviderOrder
 from gateway.errors import (
     AccountNotAllowed,
     Conflict,
+    DuplicateReference,
     Forbidden,
     GatewayError,
     IdempotencyInFlight,
     IdempotencyMismatch,
+    InvalidField,
     NotFound,
 )
 from gateway.events import Outbox
+from gateway.instances import Instance
 from gateway.ledger import Claim, KeyClaim, Ledger, OrderFilters, OrderScope
 from gateway.metrics import Metrics
-from gateway.plugin_api import OrderIntent, Rejection, Settlement
-from gateway.plugin_host import PluginFailed, PluginHost, PluginRejected
+from gateway.plugin_api import OrderIntent, Rejection, Resolution, Settlement
+from gateway.plugin_host import PluginHost
+from gateway.resolution import NOT_PLACED, Outcome, Verdict, next_resend, resend
 from gateway.storage import Transaction
 from gateway.tenants import Tenant
 from gateway.views import order_view
@@ -53,8 +60,9 @@ log = structlog.get_logger()
 
 # How long a GET may serve a non-terminal order before reading it from the provider again.
 READ_THROUGH_AFTER = timedelta(seconds=2)
-# An Idempotency-Key still "in flight" after this long was taken by a process that died.
-ABANDONED_AFTER = timedelta(minutes=5)
+# A place-order that failed this fast (a 5xx, a broken connection) is sent again at once,
+# inside the request, so that a passing fault still answers 201.
+QUICK_FAILURE = 1.0
 CENT = Decimal("0.01")
 
 
@@ -105,6 +113,7 @@ class OrderDesk:
         clock: Clock,
         metrics: Metrics,
         idempotency_ttl: timedelta,
+        instance: Instance,
         on_enqueued: Callable[[], None] = lambda: None,
     ) -> None:
         self.ledger = ledger
@@ -117,6 +126,10 @@ class OrderDesk:
         self.clock = clock
         self.metrics = metrics
         self.idempotency_ttl = idempotency_ttl
+        self.instance = instance
+        # What this process's requests hold now: order ids being placed, keys being answered.
+        self.placing: set[str] = set()
+        self._keys: set[tuple[str, str]] = set()
 
     def _wake(self, written: int) -> None:
         """After a commit: tell the dispatcher, if that transaction wrote to the outbox (so
@@ -124,11 +137,12 @@ class OrderDesk:
         if written:
             self.on_enqueued()
 
-    def _abandoned(self, claim: KeyClaim) -> bool:
-        """An in-flight key older than any request can take belongs to a process that died."""
-        longest = max((s.config.timeout_seconds for s in self.sessions.values()), default=10.0)
-        limit = timedelta(seconds=max(ABANDONED_AFTER.total_seconds(), 4 * longest))
-        return claim.created_at is not None and self.clock.now() - claim.created_at > limit
+    async def _abandoned(self, tenant: str, key: str, claim: KeyClaim) -> bool:
+        """An in-flight key whose request is no longer running anywhere: it ended without
+        answering (its storage failed), or its process died."""
+        if claim.owner == self.instance.id:
+            return (tenant, key) not in self._keys
+        return claim.owner not in await self.instance.live()
 
     def account_for(self, tenant: Tenant, requested: str | None) -> str:
         account = requested or tenant.default_account
@@ -158,25 +172,26 @@ class OrderDesk:
         digest = request_hash(account, request)
         if key is None:
             return await self._place(tenant, account, request, digest, None)
-        claim = await self.ledger.claim_key(tenant.name, key, digest, self.idempotency_ttl)
+        claim = await self.ledger.claim_key(
+            tenant.name, key, digest, self.idempotency_ttl, self.instance.id
+        )
         if claim.outcome is Claim.MISMATCH:
             raise IdempotencyMismatch(
                 "this Idempotency-Key was used with a different request body; "
                 "use a new key for a new request",
                 details={"idempotency_key": key},
             )
-        if claim.outcome is Claim.IN_FLIGHT and self._abandoned(claim):
-            # The process that took this key died mid-request. With an intent written, that
-            # order is the answer (it may exist at the provider: never place it twice);
-            # without one, nothing reached the provider and the request can run afresh.
+        if claim.outcome is Claim.IN_FLIGHT and await self._abandoned(tenant.name, key, claim):
+            # The request that took this key is gone. With an intent written, that order is
+            # the answer (it may exist at the provider: never place it twice; the resolver
+            # finds out); without one, nothing reached the provider: run the request afresh.
             record = await self.ledger.get(claim.order_id) if claim.order_id else None
             if record is None:
                 await self.ledger.release_key(tenant.name, key)
                 return await self.place(tenant, request, key)
-            status = 202 if record.status is OrderStatus.UNKNOWN else 201
-            body = order_view(record, show_codes=True)
-            await self.ledger.finish_key(tenant.name, key, status, body, record.id)
-            return Answer(status, body, replayed=True)
+            answer = self._as_answer(record, replayed=True)
+            await self.ledger.finish_key(tenant.name, key, answer.status, answer.body, record.id)
+            return answer
         if claim.outcome is Claim.IN_FLIGHT:
             raise IdempotencyInFlight(
                 "a request with this Idempotency-Key is still being processed; retry shortly",
@@ -186,22 +201,43 @@ class OrderDesk:
         if claim.outcome is Claim.REPLAY:
             self.metrics.orders.labels(account=account, outcome="replayed").inc()
             assert claim.status is not None
+            if claim.status == 202 and claim.order_id:  # it was unknown: say what it is now
+                record = await self.ledger.get(claim.order_id)
+                if record is not None:
+                    return self._as_answer(record, replayed=True)
             return Answer(claim.status, claim.body, replayed=True)
+        self._keys.add((tenant.name, key))
+        held: list[str] = []  # the order this key stands for, once its intent is written
         try:
-            answer = await self._place(tenant, account, request, digest, key)
+            answer = await self._place(tenant, account, request, digest, key, held)
         except GatewayError as exc:
-            if exc.status >= 500:
+            if held:  # an order exists: the key answers with it from now on
+                record = await self.ledger.get(held[0])
+                if record is not None:
+                    replay = self._as_answer(record)
+                    await self.ledger.finish_key(
+                        tenant.name, key, replay.status, replay.body, record.id
+                    )
+            elif exc.status >= 500:
                 await self.ledger.release_key(tenant.name, key)  # worth retrying as is
             else:
                 await self.ledger.finish_key(tenant.name, key, exc.status, _error_body(exc), None)
             raise
         except BaseException:
-            await self.ledger.release_key(tenant.name, key)
+            if not held:
+                await self.ledger.release_key(tenant.name, key)
             raise
+        finally:
+            self._keys.discard((tenant.name, key))
         await self.ledger.finish_key(
             tenant.name, key, answer.status, answer.body, answer.body.get("id")
         )
         return answer
+
+    @staticmethod
+    def _as_answer(record: OrderRecord, replayed: bool = False) -> Answer:
+        status = 202 if record.status is OrderStatus.UNKNOWN else 201
+        return Answer(status, order_view(record, show_codes=True), replayed=replayed)
 
     async def _intent(self, tenant: Tenant, account: str, request: PlaceRequest) -> OrderIntent:
         try:
@@ -254,13 +290,18 @@ class OrderDesk:
         request: PlaceRequest,
         digest: str,
         key: str | None,
+        held: list[str] | None = None,
     ) -> Answer:
         intent = await self._intent(tenant, account, request)
         try:
             await self.plugins.gate("gateway_validate_order", tenant.name, intent=intent)
-        except (PluginRejected, PluginFailed) as exc:
+        except GatewayError as exc:
             await self._refused(intent, exc, reserved=False)
             raise
+        item = intent.item
+        quantity = request.quantity
+        if quantity is None and item is not None and item.product_type in ("key", "service"):
+            quantity = Decimal(1)  # what the provider takes when it is left out
         record = OrderRecord(
             id=intent.order_id,
             reference=new_reference(),
@@ -269,86 +310,252 @@ class OrderDesk:
             merchant_order_id=request.merchant_order_id,
             request_hash=digest,
             item_id=request.item_id,
-            quantity=request.quantity,
+            quantity=quantity,
             fields=request.fields,
             currency=intent.currency,
             status=OrderStatus.UNKNOWN,
             created_at=intent.at,
             updated_at=intent.at,
-            item_name=intent.item.name if intent.item else None,
-            product_type=intent.item.product_type if intent.item else None,
+            item_name=item.name if item else None,
+            product_type=item.product_type if item else None,
+            price=intent.estimate,  # the catalog's word, until the provider's
+            owner=self.instance.id,
         )
+        self.placing.add(record.id)
+        try:
+            return await self._send(tenant, intent, record, key, held)
+        finally:
+            self.placing.discard(record.id)
+
+    async def _send(
+        self,
+        tenant: Tenant,
+        intent: OrderIntent,
+        record: OrderRecord,
+        key: str | None,
+        held: list[str] | None,
+    ) -> Answer:
         existing = await self.ledger.record_intent(record)
         if existing is not None:
-            if existing.request_hash != digest:
+            if existing.request_hash != record.request_hash:
                 raise Conflict(
-                    f"merchant_order_id {request.merchant_order_id!r} is already order "
+                    f"merchant_order_id {record.merchant_order_id!r} is already order "
                     f"{existing.id} with a different request; use a new merchant_order_id",
                     details={"field": "merchant_order_id", "order_id": existing.id},
                 )
-            self.metrics.orders.labels(account=account, outcome="existing").inc()
+            self.metrics.orders.labels(account=record.account, outcome="existing").inc()
             return Answer(200, order_view(existing, show_codes=True), replayed=True)
+        if held is not None:
+            held.append(record.id)
         if key is not None:
             await self.ledger.attach_key(tenant.name, key, record.id)
+
+        async def never_sent(exc: GatewayError) -> None:
+            """Refused before the provider was asked, or by the provider on the first
+            sending: the intent never became an order."""
+            await self.ledger.discard(record.id)
+            if held is not None:
+                held.clear()
+            await self._refused(intent, exc, reserved=True)
+
         try:
             await self.plugins.gate("gateway_reserve", tenant.name, intent=intent)
-        except (PluginRejected, PluginFailed) as exc:
-            await self.ledger.discard(record.id)
-            await self._refused(intent, exc, reserved=True)
+        except GatewayError as exc:
+            await never_sent(exc)
             raise
+        started = time.monotonic()
         try:
             async with self.plugins.around_provider_call(tenant.name, intent=intent):
-                placed = await self.sessions[account].place_order(record.reference, request)
-        except OutcomeUnknown as exc:
-
-            async def keep_unknown(tx: Transaction) -> int:
-                await self.ledger.touch_in(tx, record.id)
-                written = await self.outbox.order_event(tx, record)
-                await self.plugins.notify(
-                    "gateway_settle",
-                    tenant.name,
-                    settlement=self._settlement(intent, "unknown"),
-                    transaction=tx,
+                placed = await self.sessions[record.account].place_order(
+                    record.reference, intent.request
                 )
-                return written
-
-            self._wake(await self.ledger.db.transaction(keep_unknown))
-            self.metrics.orders.labels(account=account, outcome="unknown").inc()
-            log.warning("order_outcome_unknown", order_id=record.id, reason=exc.reason)
-            await self.plugins.notify(
-                "gateway_order_accepted", tenant.name, intent=intent, order=record
-            )
-            return Answer(202, order_view(record, show_codes=True))
+        except DuplicateReference:
+            outcome = Outcome(Verdict.EXISTS, "the provider already has this reference")
+        except OutcomeUnknown as exc:
+            outcome = Outcome(Verdict.RETRY, exc.reason)
+            if exc.reason != "timeout" and time.monotonic() - started < QUICK_FAILURE:
+                outcome = await resend(self.sessions[record.account], record)  # at once
         except GatewayError as exc:
-            await self.ledger.discard(record.id)
-            await self._refused(intent, exc, reserved=True)
+            await never_sent(exc)
             raise
-
-        async def record_placed(tx: Transaction) -> tuple[OrderRecord, int]:
-            stored = await self.ledger.apply_to_intent(tx, record, placed)
-            if stored is None:  # its webhook won the race: apply this answer under a lock
-                current = await self.ledger.lock(tx, record.id)
-                assert current is not None
-                stored = await self.ledger.apply_in(tx, current, placed)
-            written = 0
-            if not stored.status.terminal:  # a terminal webhook has told the tenants already
-                written = await self.outbox.order_event(tx, stored)
-            await self.plugins.notify(
-                "gateway_settle",
-                tenant.name,
-                settlement=self._settlement(intent, "placed", charged=placed.price),
-                transaction=tx,
-            )
-            return stored, written
-
-        stored, written = await self.ledger.db.transaction(record_placed)
-        self._wake(written)
-        self.metrics.orders.labels(account=account, outcome="placed").inc()
-        log.info("order_placed", order_id=stored.id, provider_order_id=placed.provider_order_id)
+        else:
+            outcome = Outcome(Verdict.PLACED, "placed", placed=placed)
+        stored = await self.conclude(record, outcome, by="request")
         await self.plugins.notify(
             "gateway_order_accepted", tenant.name, intent=intent, order=stored
         )
-        return Answer(201, order_view(stored, show_codes=True))
+        if stored.status is OrderStatus.UNKNOWN:
+            self.metrics.orders.labels(account=record.account, outcome="unknown").inc()
+            log.warning("order_outcome_unknown", order_id=record.id, reason=outcome.reason)
+        elif stored.error == NOT_PLACED:
+            self.metrics.orders.labels(account=record.account, outcome="not_placed").inc()
+        else:
+            self.metrics.orders.labels(account=record.account, outcome="placed").inc()
+            log.info("order_placed", order_id=stored.id, provider_order_id=stored.provider_order_id)
+        return self._as_answer(stored)
+
+    # --- what the provider's answer proves (gateway.resolution) -------------------------
+
+    async def conclude(
+        self, order: OrderRecord, outcome: Outcome, by: str = "gateway"
+    ) -> OrderRecord:
+        """Apply a sending's outcome to an order that was `unknown`, in one transaction with
+        its settlement and its tenants' event. The order's current state wins over the
+        outcome: a webhook that came first has said more than any place-order answer."""
+        placed = outcome.placed
+
+        async def apply(tx: Transaction) -> tuple[OrderRecord, bool, int]:
+            if placed is not None:
+                stored = await self.ledger.apply_to_intent(tx, order, placed)
+                if stored is not None:  # still the intent: one statement, no lock
+                    return await self._after_sending(tx, order, stored, placed)
+            current = await self.ledger.lock(tx, order.id)
+            if current is None:
+                raise NotFound(f"no order {order.id}")
+            if placed is not None and placed.status.terminal:  # an operator's read
+                return await self._apply_locked(tx, current, placed)
+            if placed is not None:
+                stored = await self.ledger.apply_in(tx, current, placed)
+                return await self._after_sending(tx, current, stored, placed)
+            operator = by.startswith("operator:")
+            if current.status is not OrderStatus.UNKNOWN or (current.unresolved and not operator):
+                return current, False, 0  # settled meanwhile: nothing to add
+            return await self._settle_unknown(tx, current, outcome)
+
+        after, turned, written = await self.ledger.db.transaction(apply)
+        await self._after_terminal(after, turned, written)
+        first_answer = by == "request" and outcome.verdict is Verdict.PLACED
+        if outcome.verdict is not Verdict.RETRY and not first_answer:
+            await self._resolved(after, outcome.verdict.value, by, outcome.reason)
+        return after
+
+    async def _after_sending(
+        self, tx: Transaction, before: OrderRecord, stored: OrderRecord, placed: ProviderOrder
+    ) -> tuple[OrderRecord, bool, int]:
+        written = 0
+        if before.status is OrderStatus.UNKNOWN and not stored.status.terminal:
+            written = await self.outbox.order_event(tx, stored)
+        await self.plugins.notify(
+            "gateway_settle",
+            stored.tenant,
+            settlement=self._settlement_of(stored, "placed", charged=placed.price),
+            transaction=tx,
+        )
+        return stored, False, written
+
+    async def _settle_unknown(
+        self, tx: Transaction, current: OrderRecord, outcome: Outcome
+    ) -> tuple[OrderRecord, bool, int]:
+        verdict = outcome.verdict
+        if verdict is Verdict.EXISTS:
+            after = await self.ledger.set_resolution(tx, current, status=OrderStatus.PENDING)
+            return after, False, await self.outbox.order_event(tx, after)
+        if verdict is Verdict.NOT_PLACED:
+            message = f"the provider never placed this order: {outcome.reason}"
+            after = await self.ledger.set_resolution(
+                tx, current, status=OrderStatus.FAILED, error=(NOT_PLACED, message)
+            )
+            await self.plugins.notify(
+                "gateway_settle",
+                after.tenant,
+                settlement=self._settlement_of(after, "released"),
+                transaction=tx,
+            )
+            return after, True, await self.outbox.order_event(tx, after)
+        if verdict is Verdict.AMBIGUOUS:
+            return (
+                await self.ledger.set_resolution(tx, current, unresolved=outcome.reason),
+                False,
+                0,
+            )
+        attempts = current.resend_attempts + 1  # sendings that got no definitive answer
+        after = await self.ledger.set_resolution(
+            tx,
+            current,
+            attempts=attempts,
+            resend_at=next_resend(self.clock, attempts, outcome.retry_after),
+        )
+        if current.resend_attempts:
+            return after, False, 0
+        # The first word the tenants and plugins hear of it: no answer yet. It comes only
+        # while the order is still `unknown`, so never after a later state.
+        await self.plugins.notify(
+            "gateway_settle",
+            after.tenant,
+            settlement=self._settlement_of(after, "unknown"),
+            transaction=tx,
+        )
+        return after, False, await self.outbox.order_event(tx, after)
+
+    async def resolve_by_operator(
+        self,
+        order_id: str,
+        *,
+        provider_order_id: str | None,
+        not_placed: bool,
+        operator: str,
+    ) -> OrderRecord:
+        """An operator looked for the order's reference in the provider's dashboard: it is
+        there (its provider order id), or it is not (`not_placed`). Audited as theirs."""
+        if (provider_order_id is None) == (not not_placed):
+            raise InvalidField(
+                "resolution", "give either the provider's order id or not_placed, not both"
+            )
+        record = await self.ledger.get(order_id) if _is_uuid(order_id) else None
+        if record is None:
+            raise NotFound(f"no order {order_id}")
+        if record.status.terminal:
+            raise Conflict(
+                f"order {order_id} is already {record.status.value}; nothing to resolve",
+                details={"status": record.status.value},
+            )
+        by = f"operator:{operator}"
+        if provider_order_id is not None:
+            if not _is_uuid(provider_order_id):
+                raise InvalidField("provider_order_id", "the provider's order id, a uuid")
+            seen = await self.sessions[record.account].get_order(provider_order_id)
+            if seen.reference != record.reference:
+                raise Conflict(
+                    f"provider order {provider_order_id} has merchant_order_id "
+                    f"{seen.reference!r}, not this order's reference {record.reference!r}; "
+                    "check the id in the provider's dashboard",
+                    details={"reference": record.reference},
+                )
+            reason = f"the provider's order {provider_order_id}, found by its reference"
+            return await self.conclude(record, Outcome(Verdict.PLACED, reason, seen), by=by)
+        if record.status is not OrderStatus.UNKNOWN:
+            raise Conflict(
+                f"order {order_id} was placed: the provider refused a duplicate of its "
+                "reference or answered with it. Find it in the provider's dashboard by "
+                f"reference {record.reference} and resolve it with its provider order id",
+                details={"reference": record.reference},
+            )
+        reason = "an operator found no order with this reference in the provider's dashboard"
+        return await self.conclude(record, Outcome(Verdict.NOT_PLACED, reason), by=by)
+
+    async def give_up(self, order: OrderRecord, reason: str) -> OrderRecord:
+        """Past the window: the order is not sent again, and an operator decides."""
+        return await self.conclude(order, Outcome(Verdict.AMBIGUOUS, reason))
+
+    async def _resolved(self, order: OrderRecord, outcome: str, by: str, reason: str) -> None:
+        await self.plugins.notify(
+            "gateway_order_resolved",
+            order.tenant,
+            order=order,
+            resolution=Resolution(
+                outcome=outcome, by=by, reason=reason, attempts=order.resend_attempts
+            ),
+        )
+
+    def _settlement_of(self, order: OrderRecord, kind: str, **values: Any) -> Settlement:
+        return Settlement(
+            kind=kind,
+            order_id=order.id,
+            tenant=order.tenant,
+            account=order.account,
+            currency=order.currency,
+            **values,
+        )
 
     # --- reading and settling ------------------------------------------------------------
 

@@ -116,6 +116,23 @@ class Settlement:
 
 
 @dataclass(frozen=True)
+class Resolution:
+    """How an order whose outcome was unknown came to be known (docs/operations.md).
+
+    outcome: `placed` (a re-sending placed it, or an operator gave its provider id),
+    `exists` (the provider refused a duplicate of its reference: placed earlier),
+    `not_placed`, or `ambiguous` (nothing proven: an operator must decide).
+    by: `gateway`, `request` (the tenant's own request, sending again at once) or
+    `operator:<name>`. attempts: sendings that got no definitive answer before this.
+    """
+
+    outcome: str
+    by: str
+    reason: str
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
 class PluginContext:
     """What a plugin gets at start: the clock, the gateway's database (for its own tables,
     made by its `migrations`; `await database.transaction(work)` runs `async def work(tx)`
@@ -139,6 +156,7 @@ __all__ = [
     "ProviderOrder",
     "Reject",
     "Rejection",
+    "Resolution",
     "SettingsError",
     "Settlement",
     "StorageUnavailable",

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from gateway import hookspecs
 from gateway.config import ConfigError, PluginsConfig
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, ProviderFailure
 from gateway.plugin_api import (
     ENTRY_POINT_GROUP,
     PROJECT,
@@ -35,10 +35,14 @@ from gateway.plugin_api import (
     Reject,
     SettingsError,
 )
-from gateway.storage import Database
+from gateway.storage import Database, StorageUnavailable
 from gateway.storage.database import apply_once, create_locked
 
 log = structlog.get_logger()
+
+# What a plugin's call into the gateway (a balance read, a transaction) may raise: not the
+# plugin's failure, so it reaches the tenant as itself (a 429 stays a retryable 503).
+PASSED_THROUGH = (ProviderFailure, StorageUnavailable)
 
 GATING = {
     "gateway_select_account",
@@ -203,6 +207,8 @@ class PluginHost:
                 result = await _maybe_await(function(*[kwargs[a] for a in argnames]))
             except Reject as reject:
                 raise PluginRejected(name, reject) from None
+            except PASSED_THROUGH:
+                raise  # the provider's or the database's own answer keeps its meaning
             except Exception:
                 log.exception("plugin_failed", plugin=name, hook=hook)
                 raise PluginFailed(name) from None
@@ -245,6 +251,8 @@ class PluginHost:
                     await stack.enter_async_context(manager)
                 except Reject as reject:
                     raise PluginRejected(name, reject) from None
+                except PASSED_THROUGH:
+                    raise
                 except Exception:
                     log.exception("plugin_failed", plugin=name, hook="gateway_wrap_provider_call")
                     raise PluginFailed(name) from None

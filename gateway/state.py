@@ -8,10 +8,12 @@ from gateway.accounts import AccountSession
 from gateway.catalog import AccountCatalog
 from gateway.config import Config
 from gateway.delivery import Dispatcher
+from gateway.instances import Instance
 from gateway.ledger import Ledger
 from gateway.orders import OrderDesk
 from gateway.plugin_host import PluginHost
 from gateway.reconcile import Reconciler
+from gateway.resolution import Resolver
 from gateway.storage import Database
 from gateway.subscriptions import Subscriptions
 
@@ -26,3 +28,5 @@ PLUGINS = web.AppKey("plugins", PluginHost)
 SUBSCRIPTIONS = web.AppKey("subscriptions", Subscriptions)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 RECONCILER = web.AppKey("reconciler", Reconciler)
+RESOLVER = web.AppKey("resolver", Resolver)
+INSTANCE = web.AppKey("instance", Instance)

@@ -18,6 +18,11 @@ async def balance(gateway: Gateway, account: str = "main") -> str:
     return str(answer.body["balance"])
 
 
+async def states(gateway: Gateway) -> dict[str, str]:
+    listed = await gateway.call("GET", "/v1/accounts")
+    return {a["name"]: a["state"] for a in listed.body["data"]}
+
+
 async def test_balance_is_a_decimal_string_with_the_accounts_currency(gateway: Gateway) -> None:
     answer = await gateway.call("GET", "/v1/accounts/partner/balance")
     assert answer.body == {"account": "partner", "balance": "500.00", "currency": "EUR"}
@@ -63,5 +68,34 @@ async def test_tenant_sees_only_its_accounts(gateway: Gateway) -> None:
     listed = await gateway.call("GET", "/v1/accounts", "games")
     assert [a["name"] for a in listed.body["data"]] == ["main"]
     assert listed.body["data"][0]["default"] is True
-    other = await gateway.call("GET", "/v1/accounts/partner/balance", "games")
-    assert other.status == 404
+    for path in ("/v1/accounts/partner/balance", "/v1/catalog/items?account=partner"):
+        other = await gateway.call("GET", path, "games")
+        assert other.status == 403 and other.body["error"]["code"] == "account_not_allowed"
+    for path in ("/v1/accounts/nowhere/balance", "/v1/catalog/items?account=nowhere"):
+        unknown = await gateway.call("GET", path, "games")  # the same answer: nothing leaks
+        assert unknown.status == 403 and unknown.body["error"]["code"] == "account_not_allowed"
+    placed = await gateway.place("games", item_id=1001, account="nowhere")
+    assert placed.status == 403 and placed.body["error"]["code"] == "account_not_allowed"
+
+
+async def test_account_state_follows_the_provider_both_ways(gateway: Gateway) -> None:
+    await balance(gateway)
+    gateway.provider.sandbox.account("main").api_enabled = False  # 403 on every call now
+    refused = await gateway.call("GET", "/v1/accounts/main/balance")
+    assert refused.status == 502 and refused.body["error"]["code"] == "account_unavailable"
+    states = {
+        a["name"]: a["state"] for a in (await gateway.call("GET", "/v1/accounts")).body["data"]
+    }
+    assert states == {"main": "unavailable", "partner": "available"}
+    ready = (await gateway.call("GET", "/readyz", tenant=None)).body["accounts"]["main"]
+    assert ready["ok"] is False and ready["token"]["state"] == "unavailable"
+    assert "disabled" in ready["token"]["error"]
+
+    gateway.provider.sandbox.account("main").api_enabled = True
+    assert await balance(gateway) == "1000.00"
+    states = {
+        a["name"]: a["state"] for a in (await gateway.call("GET", "/v1/accounts")).body["data"]
+    }
+    assert states["main"] == "available"
+    ready = (await gateway.call("GET", "/readyz", tenant=None)).body["accounts"]["main"]
+    assert ready["ok"] is True and "error" not in ready["token"]

@@ -7,10 +7,12 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
+from gateway.clock import stamp
 from gateway.domain import OrderRecord, OrderStatus, PlaceRequest
+from gateway.instances import STALE_AFTER
 from gateway.orders import request_hash
 from gateway.sandbox import Faults
-from gateway.state import LEDGER
+from gateway.state import DATABASE, LEDGER
 from tests.conftest import Gateway
 
 
@@ -116,25 +118,37 @@ async def test_keys_expire_after_the_configured_period(gateway: Gateway) -> None
     assert first.body["id"] != second.body["id"]
 
 
-async def test_a_key_left_in_flight_by_a_dead_process_answers_with_its_order(
+async def another_process(gateway: Gateway) -> str:
+    """A second gateway process on the same database, alive as of now (its heartbeat)."""
+    now = stamp(gateway.provider.clock.now())
+    await gateway.app[DATABASE].execute(
+        "INSERT INTO gateway_instances (id, pid, host, started_at, seen_at)"
+        " VALUES ('gwi_other', 1, 'elsewhere', $1, $1)",
+        now,
+    )
+    return "gwi_other"
+
+
+async def test_a_key_left_in_flight_by_a_dead_process_answers_with_its_order_in_seconds(
     gateway: Gateway,
 ) -> None:
     """A crash after the intent was written: the retry gets that order, never a second one."""
     ledger = gateway.app[LEDGER]
+    other = await another_process(gateway)
     digest = request_hash("main", PlaceRequest(1001, None, None, {}, None))
-    await ledger.claim_key("shop", "crashed", digest, timedelta(hours=24))
+    await ledger.claim_key("shop", "crashed", digest, timedelta(hours=24), other)
     now = gateway.provider.clock.now()
     intent = OrderRecord(
         id=str(uuid.uuid4()), reference="gw_" + uuid.uuid4().hex, tenant="shop", account="main",
         merchant_order_id=None, request_hash=digest, item_id=1001, quantity=None, fields={},
-        currency="EUR", status=OrderStatus.UNKNOWN, created_at=now, updated_at=now,
+        currency="EUR", status=OrderStatus.UNKNOWN, created_at=now, updated_at=now, owner=other,
     )  # fmt: skip
     assert await ledger.record_intent(intent) is None
     await ledger.attach_key("shop", "crashed", intent.id)
     headers = {"Idempotency-Key": "crashed"}
     busy = await gateway.call("POST", "/v1/orders", json={"item_id": 1001}, headers=headers)
-    assert busy.status == 409  # still inside any request's lifetime
-    gateway.provider.clock.advance(6 * 60)
+    assert busy.status == 409  # its process is alive: the request may still be running
+    gateway.provider.clock.advance(STALE_AFTER.total_seconds() + 1)  # it stopped beating
     answer = await gateway.call("POST", "/v1/orders", json={"item_id": 1001}, headers=headers)
     assert answer.status == 202 and answer.body["id"] == intent.id
     assert answer.body["status"] == "unknown"
@@ -143,10 +157,22 @@ async def test_a_key_left_in_flight_by_a_dead_process_answers_with_its_order(
 
 async def test_a_key_left_in_flight_before_any_intent_runs_afresh(gateway: Gateway) -> None:
     ledger = gateway.app[LEDGER]
+    other = await another_process(gateway)
     digest = request_hash("main", PlaceRequest(1001, None, None, {}, None))
-    await ledger.claim_key("shop", "early", digest, timedelta(hours=24))
-    gateway.provider.clock.advance(6 * 60)
+    await ledger.claim_key("shop", "early", digest, timedelta(hours=24), other)
+    gateway.provider.clock.advance(STALE_AFTER.total_seconds() + 1)
     headers = {"Idempotency-Key": "early"}
     answer = await gateway.call("POST", "/v1/orders", json={"item_id": 1001}, headers=headers)
     assert answer.status == 201 and answer.body["status"] == "pending"
     assert len(gateway.provider.sandbox.orders) == 1
+
+
+async def test_a_key_of_a_cleanly_stopped_process_is_taken_over_at_once(
+    gateway: Gateway,
+) -> None:
+    ledger = gateway.app[LEDGER]
+    digest = request_hash("main", PlaceRequest(1001, None, None, {}, None))
+    await ledger.claim_key("shop", "stopped", digest, timedelta(hours=24), "gwi_retired")
+    headers = {"Idempotency-Key": "stopped"}
+    answer = await gateway.call("POST", "/v1/orders", json={"item_id": 1001}, headers=headers)
+    assert answer.status == 201
