@@ -5,10 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway import params
-from gateway.errors import InvalidField
+from gateway.errors import Forbidden, InvalidField
 from gateway.http import REQUEST_ID, authenticate, read_json
 from gateway.ledger import OrderFilters
 from gateway.state import DESK
+from gateway.tenants import Tenant
+from gateway.views import order_view, unresolved_view
 
 LIST_PARAMS = {
     "limit", "cursor", "status", "account", "item_id", "merchant_order_id",
@@ -58,7 +60,49 @@ async def list_orders(request: web.Request) -> web.Response:
     return web.json_response(page)
 
 
+def _admin(request: web.Request) -> Tenant:
+    tenant = authenticate(request)
+    if tenant.role.value != "admin":
+        raise Forbidden("only an admin may see and resolve unresolved orders")
+    return tenant
+
+
+async def unresolved_orders(request: web.Request) -> web.Response:
+    """Orders the gateway could not settle by itself, oldest first."""
+    _admin(request)
+    params.only(request.query, {"limit"})
+    desk = request.app[DESK]
+    orders = await desk.ledger.unresolved(params.limit(request.query))
+    now = desk.clock.now()
+    return web.json_response(
+        {"data": [unresolved_view(o, now) for o in orders], "next_cursor": None}
+    )
+
+
+async def resolve_order(request: web.Request) -> web.Response:
+    """An operator's word, after looking the order's reference up in the provider's dashboard."""
+    admin = _admin(request)
+    body = await read_json(request)
+    if not isinstance(body, dict) or set(body) - {"provider_order_id", "not_placed"}:
+        raise InvalidField("body", 'send {"provider_order_id": "<uuid>"} or {"not_placed": true}')
+    provider_order_id = body.get("provider_order_id")
+    not_placed = body.get("not_placed", False)
+    if provider_order_id is not None and not isinstance(provider_order_id, str):
+        raise InvalidField("provider_order_id", "the provider's order id, a uuid string")
+    if not isinstance(not_placed, bool):
+        raise InvalidField("not_placed", "true or false")
+    order = await request.app[DESK].resolve_by_operator(
+        request.match_info["order_id"],
+        provider_order_id=provider_order_id,
+        not_placed=not_placed,
+        operator=admin.name,
+    )
+    return web.json_response(order_view(order, show_codes=False))
+
+
 routes = [
+    web.get("/v1/admin/orders/unresolved", unresolved_orders),
+    web.post("/v1/admin/orders/{order_id}/resolve", resolve_order),
     web.post("/v1/orders", place_order),
     web.get("/v1/orders", list_orders),
     web.get("/v1/orders/{order_id}", get_order),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import json
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -81,6 +83,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     d_replay.add_argument("--subscription")
     d_replay.add_argument("--since", help="RFC 3339; with --subscription: its failed messages")
 
+    orders = commands.add_parser(
+        "orders", help="orders the gateway could not settle by itself: list them, resolve them"
+    )
+    order_commands = orders.add_subparsers(dest="orders_command", required=True)
+    o_list = order_commands.add_parser(
+        "unresolved", help="unknown, placed without a provider id, or waiting for an operator"
+    )
+    o_list.add_argument("--config", type=Path, required=True)
+    o_list.add_argument("--limit", type=int, default=500)
+    o_list.add_argument("--json", action="store_true", help="one JSON object per line")
+    o_resolve = order_commands.add_parser(
+        "resolve",
+        help="after looking the order's reference up in the provider's dashboard: "
+        "it is there (its provider order id) or it is not",
+    )
+    o_resolve.add_argument("--config", type=Path, required=True)
+    o_resolve.add_argument("order_id")
+    found = o_resolve.add_mutually_exclusive_group(required=True)
+    found.add_argument("--provider-order-id", help="the provider's id of the order found")
+    found.add_argument(
+        "--not-placed", action="store_true", help="no order with this reference exists there"
+    )
+    o_resolve.add_argument(
+        "--operator", default=_operator(), help="who decided, for the audit trail"
+    )
+
     sandbox = commands.add_parser(
         "sandbox", help="run the sandbox provider (a faithful stand-in for the real one)"
     )
@@ -116,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "tenants": _run_tenants,
             "plugins": _run_plugins,
             "deliveries": _run_deliveries,
+            "orders": _run_orders,
             "sandbox": _run_sandbox,
             "codegen": _run_codegen,
         }[args.command]
@@ -236,6 +265,51 @@ def _run_deliveries(args: argparse.Namespace) -> int:
         return 2
     count = asyncio.run(replay_messages(config, args.message_ids, args.subscription, args.since))
     print(f"{count} message(s) queued again; a running gateway sends them within its poll interval")
+    return 0
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _run_orders(args: argparse.Namespace) -> int:
+    from gateway.config import load
+    from gateway.errors import GatewayError
+    from gateway.operations import resolve_order, unresolved_orders
+
+    config = load(args.config)
+    if args.orders_command == "unresolved":
+        rows = asyncio.run(unresolved_orders(config, max(1, min(args.limit, 10_000))))
+        for row in rows:
+            if args.json:
+                print(json.dumps(row, sort_keys=True))
+                continue
+            print(
+                f"{row['id']} {row['state']:<16} {row['status']:<8} age={row['age_seconds']}s "
+                f"tenant={row['tenant']} account={row['account']} reference={row['reference']} "
+                f"attempts={row['attempts']}"
+                + (f" reason: {row['reason']}" if row["reason"] else "")
+            )
+        print(f"{len(rows)} unresolved order(s)", file=sys.stderr)
+        return 0
+    try:
+        order = asyncio.run(
+            resolve_order(
+                config,
+                _secrets(config),
+                args.order_id,
+                args.provider_order_id,
+                args.not_placed,
+                args.operator,
+            )
+        )
+    except GatewayError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"{order.id}: {order.status.value}" + (f" ({order.error})" if order.error else ""))
     return 0
 
 

@@ -88,6 +88,16 @@ class OrderRecord:
     unresolved: str | None = None
 
 
+def unresolved_state(order: OrderRecord) -> str:
+    """Why an order is not settled yet: `resending` (its outcome is unknown and the gateway
+    is finding out), `awaiting_webhook` (placed, no provider id yet) or `operator`."""
+    if order.unresolved is not None:
+        return "operator"
+    if order.status is OrderStatus.UNKNOWN:
+        return "resending"
+    return "awaiting_webhook"
+
+
 def decimal_from_provider(value: float | int) -> Decimal:
     """The provider's JSON numbers are doubles; their shortest repr is the decimal it meant."""
     return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)

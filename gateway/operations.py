@@ -1,13 +1,23 @@
-"""Operators' work on the outbox from the command line (`gateway deliveries ...`)."""
+"""Operators' work from the command line: the outbox (`gateway deliveries ...`) and the
+orders the gateway could not settle by itself (`gateway orders ...`)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.clock import stamp
+from aiohttp import web
+
+from gateway.app import AccountSecrets, Settings, create_app
+from gateway.clock import SystemClock, stamp
 from gateway.config import Config, ConfigError
+from gateway.domain import OrderRecord
+from gateway.ledger import Ledger
+from gateway.state import DESK
 from gateway.storage import open_database
+from gateway.views import unresolved_view
 
 
 async def list_messages(
@@ -69,3 +79,45 @@ async def replay_messages(
         return count
     finally:
         await db.close()
+
+
+# --- orders whose outcome the gateway could not settle by itself ----------------------
+
+
+async def unresolved_orders(config: Config, limit: int) -> list[dict[str, Any]]:
+    db = await open_database(config.storage_url, config.storage_timeout_seconds)
+    try:
+        clock = SystemClock()
+        orders = await Ledger(db, clock).unresolved(limit)
+        return [unresolved_view(order, clock.now()) for order in orders]
+    finally:
+        await db.close()
+
+
+@asynccontextmanager
+async def offline_gateway(
+    config: Config, secrets: dict[str, AccountSecrets]
+) -> AsyncIterator[web.Application]:
+    """The gateway's parts, started without serving and without background loops: the same
+    desk, plugins and audit trail as `gateway serve`, for an operator's one command."""
+    app = create_app(Settings(config, secrets, background=False))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        yield app
+    finally:
+        await runner.cleanup()
+
+
+async def resolve_order(
+    config: Config,
+    secrets: dict[str, AccountSecrets],
+    order_id: str,
+    provider_order_id: str | None,
+    not_placed: bool,
+    operator: str,
+) -> OrderRecord:
+    async with offline_gateway(config, secrets) as app:
+        return await app[DESK].resolve_by_operator(
+            order_id, provider_order_id=provider_order_id, not_placed=not_placed, operator=operator
+        )

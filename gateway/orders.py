@@ -534,8 +534,23 @@ class OrderDesk:
         return await self.conclude(record, Outcome(Verdict.NOT_PLACED, reason), by=by)
 
     async def give_up(self, order: OrderRecord, reason: str) -> OrderRecord:
-        """Past the window: the order is not sent again, and an operator decides."""
-        return await self.conclude(order, Outcome(Verdict.AMBIGUOUS, reason))
+        """The gateway cannot find out by itself (past the re-send window; or placed, with
+        no provider id, and no webhook came): an operator decides."""
+
+        async def hand_over(tx: Transaction) -> OrderRecord | None:
+            current = await self.ledger.lock(tx, order.id)
+            if current is None or current.status.terminal or current.unresolved:
+                return None
+            if current.provider_order_id is not None:
+                return None  # readable: the reconciler settles it
+            return await self.ledger.set_resolution(tx, current, unresolved=reason)
+
+        after = await self.ledger.db.transaction(hand_over)
+        if after is None:
+            return order
+        log.warning("order_needs_operator", order_id=after.id, reason=reason)
+        await self._resolved(after, Verdict.AMBIGUOUS.value, "gateway", reason)
+        return after
 
     async def _resolved(self, order: OrderRecord, outcome: str, by: str, reason: str) -> None:
         await self.plugins.notify(

@@ -1,12 +1,14 @@
 """Reconciliation: open orders are read from the provider and settled as if their webhook came.
 
 The provider retries a webhook only three times in three minutes, and a
-webhook can be lost. Orders still `pending`, `processing` or `unknown`
+webhook can be lost. Orders still `pending` or `processing`
 `reconcile_after_seconds` after their last change are read again with the
 provider's order id, and their state applied exactly as a webhook's would be
-(ledger, reservations, tenant events). An `unknown` order without a provider
-id cannot be read (the provider has no lookup by merchant_order_id): only its
-webhook can settle it; it stays `unknown` and is reported in the log.
+(ledger, reservations, tenant events). `unknown` orders are the resolver's
+(`gateway.resolution`). A placed order without a provider id (the provider
+refused a duplicate of its reference) cannot be read: the provider has no
+lookup by merchant_order_id. When its webhook has not come by then, it goes
+to an operator (`gateway orders unresolved`).
 """
 
 from __future__ import annotations
@@ -37,9 +39,15 @@ class Reconciler:
         stale = await self.desk.ledger.open_orders(self.clock.now() - self.after, limit=500)
         for order in stale:
             if order.provider_order_id is None:
+                # Placed (the provider refused a duplicate of its reference) but its webhook
+                # never came, and the provider has no lookup by reference: an operator's.
                 counts["unreadable"] += 1
-                log.warning("reconcile_unknown_without_provider_id", order_id=order.id)
-                await self.desk.ledger.touch(order.id)  # report once per period, not every turn
+                await self.desk.give_up(
+                    order,
+                    f"placed at the provider, but no webhook came within "
+                    f"{self.after.total_seconds():g} s and the provider has no lookup by "
+                    f"reference: find {order.reference} in its dashboard",
+                )
                 continue
             try:
                 seen = await self.desk.sessions[order.account].get_order(order.provider_order_id)

@@ -36,7 +36,7 @@ import structlog
 
 from gateway.accounts import AccountSession, OutcomeUnknown
 from gateway.clock import Clock
-from gateway.domain import OrderRecord, OrderStatus, PlaceRequest, ProviderOrder
+from gateway.domain import OrderRecord, PlaceRequest, ProviderOrder, unresolved_state
 from gateway.errors import (
     DuplicateReference,
     InsufficientBalance,
@@ -220,14 +220,6 @@ class Resolver:
                 log.exception("resolver_failed")
 
 
-def unresolved_state(order: OrderRecord) -> str:
-    if order.unresolved is not None:
-        return "operator"
-    if order.status is OrderStatus.UNKNOWN:
-        return "resending"
-    return "awaiting_webhook"
-
-
 def next_resend(clock: Clock, attempts: int, retry_after: float | None = None) -> datetime:
     return clock.now() + timedelta(seconds=backoff(attempts, retry_after))
 
@@ -239,5 +231,4 @@ __all__ = [
     "Verdict",
     "next_resend",
     "resend",
-    "unresolved_state",
 ]

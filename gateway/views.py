@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from gateway.catalog import CatalogItem
 from gateway.clock import isoformat_z
-from gateway.domain import OrderRecord, money_text, quantity_text
+from gateway.domain import OrderRecord, money_text, quantity_text, unresolved_state
 
 
 def order_view(order: OrderRecord, *, show_codes: bool) -> dict[str, Any]:
@@ -62,4 +63,24 @@ def item_view(item: CatalogItem, account: str, currency: str, source: str) -> di
             }
             for f in item.fields
         ],
+    }
+
+
+def unresolved_view(order: OrderRecord, now: datetime) -> dict[str, Any]:
+    """What an operator needs to look an order up in the provider's dashboard."""
+    return {
+        "id": order.id,
+        "state": unresolved_state(order),
+        "status": order.status.value,
+        "tenant": order.tenant,
+        "account": order.account,
+        "reference": order.reference,
+        "merchant_order_id": order.merchant_order_id,
+        "item_id": order.item_id,
+        "price": None if order.price is None else money_text(order.price),
+        "currency": order.currency,
+        "attempts": order.resend_attempts,
+        "reason": order.unresolved,
+        "created_at": isoformat_z(order.created_at),
+        "age_seconds": int((now - order.created_at).total_seconds()),
     }

@@ -1,11 +1,13 @@
 """Built-in plugin `audit`: one durable record per decision and state change.
 
 Every order accepted or refused (and by which plugin, or the provider),
-every terminal status, every provider webhook and every exhausted tenant
-delivery becomes a row in `audit_records` and a structured log line, with the
-time, tenant, account, item, quantity, amount, decision, deciding plugin,
-reason and request id. Delivered codes and secrets are never written: a
-record says how many codes there were, not what they were.
+every terminal status, every resolution of an order whose outcome was unknown
+(and who resolved it: the gateway or an operator, in `plugin`), every
+provider webhook and every exhausted tenant delivery becomes a row in
+`audit_records` and a structured log line, with the time, tenant, account,
+item, quantity, amount, decision, deciding plugin, reason and request id.
+Delivered codes and secrets are never written: a record says how many codes
+there were, not what they were.
 
 The log line is written at once; the rows are written off the request path
 by one writer task, everything queued in one statement (group commit: an idle
@@ -43,6 +45,7 @@ from gateway.plugin_api import (
     PluginContext,
     ProviderOrder,
     Rejection,
+    Resolution,
     SettingsError,
     StorageUnavailable,
     hookimpl,
@@ -73,7 +76,9 @@ CREATE INDEX audit_records_at ON audit_records (at, id);
 CREATE INDEX audit_records_order ON audit_records (order_id)
 """
 
-DECISIONS = ("accepted", "rejected", "settled", "webhook_received", "delivery_exhausted")
+DECISIONS = (
+    "accepted", "rejected", "settled", "resolved", "webhook_received", "delivery_exhausted",
+)  # fmt: skip
 FILTERS = ("tenant", "account", "order_id", "decision")
 
 
@@ -242,6 +247,27 @@ class AuditPlugin:
                 "refund_amount": money_text(order.refund_amount),
                 "codes_delivered": len(order.codes),
                 "error": order.error,
+            },
+        )
+
+    @hookimpl
+    def gateway_order_resolved(self, order: OrderRecord, resolution: Resolution) -> None:
+        """Who settled an order whose outcome was unknown, and on what evidence."""
+        self._record(
+            "resolved",
+            tenant=order.tenant,
+            account=order.account,
+            order_id=order.id,
+            item_id=order.item_id,
+            amount=None if order.price is None else money_text(order.price),
+            currency=order.currency,
+            plugin=resolution.by,
+            reason=resolution.reason,
+            details={
+                "outcome": resolution.outcome,
+                "status": order.status.value,
+                "reference": order.reference,
+                "attempts": resolution.attempts,
             },
         )
 
