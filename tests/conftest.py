@@ -254,6 +254,9 @@ class Endpoint:
             await self.arrived.wait_for(lambda: len(self.hooks) >= count)
 
 
+EndpointFactory = Callable[..., Awaitable[Endpoint]]
+
+
 @pytest.fixture
 def endpoint_factory(aiohttp_server: AiohttpServer) -> Callable[..., Awaitable[Endpoint]]:
     async def make(statuses: list[int] | None = None, slow: bool = False) -> Endpoint:

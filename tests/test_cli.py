@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import re
 import shutil
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from gateway.cli import main
 from gateway.config import load
-from gateway.sandbox import demo_accounts
+from gateway.sandbox import Faults, demo_accounts
 from gateway.state import DISPATCHER
 from gateway.tenants import TenantDirectory
 from gateway.testing import plugin_harness
@@ -203,3 +204,53 @@ async def test_deliveries_list_and_replay_for_operators(tmp_path: Path) -> None:
     assert replayed.startswith("1 message(s) queued again")
     after = await asyncio.to_thread(run, "deliveries", "list", "--config", str(config))
     assert "attempts=0" in after
+
+
+async def test_orders_unresolved_and_resolve_for_operators(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = f"sqlite:///{tmp_path / 'ops.sqlite3'}"
+    async with plugin_harness(storage_url=storage) as gw:
+        await gw.call("GET", "/v1/accounts/main/balance")  # the token first
+        gw.sandbox.set_faults("main", Faults(error_rate=1.0))  # every answer a 503
+        unknown = (await gw.place(item_id=1001)).body
+        assert unknown["status"] == "unknown"
+        main_account = gw.sandbox.account("main")
+        key = next(k for k, active in main_account.api_keys.items() if active)
+        config = tmp_path / "ops.toml"
+        config.write_text(
+            f'[storage]\nurl = "{storage}"\n[accounts.main]\nbase_url = "{gw.url}"\n'
+            'client_id = "c"\ncurrency = "EUR"\napi_key = { env = "OPS_KEY" }\n'
+            'webhook_secret = { env = "OPS_SECRET" }\n'
+        )
+        monkeypatch.setenv("OPS_KEY", key)
+        monkeypatch.setenv("OPS_SECRET", main_account.webhook_secret)
+
+        def run(*argv: str, code: int = 0) -> str:
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+                assert main(list(argv)) == code
+            return out.getvalue()
+
+        listed = await asyncio.to_thread(run, "orders", "unresolved", "--config", str(config))
+        (line,) = listed.splitlines()
+        assert line.startswith(unknown["id"]) and "resending" in line and "reference=gw_" in line
+        as_json = await asyncio.to_thread(
+            run, "orders", "unresolved", "--config", str(config), "--json"
+        )
+        assert json.loads(as_json)["state"] == "resending"
+        resolved = await asyncio.to_thread(
+            run, "orders", "resolve", unknown["id"], "--not-placed", "--operator", "alice",
+            "--config", str(config),
+        )  # fmt: skip
+        assert resolved.strip() == f"{unknown['id']}: failed (NOT_PLACED)"
+        again = await asyncio.to_thread(
+            run, "orders", "resolve", unknown["id"], "--not-placed", "--config", str(config),
+            code=1,
+        )  # fmt: skip
+        assert again == ""
+        assert await asyncio.to_thread(run, "orders", "unresolved", "--config", str(config)) == ""
+        order = (await gw.call("GET", f"/v1/orders/{unknown['id']}")).body
+        assert order["status"] == "failed" and order["error"] == "NOT_PLACED"
+        audit = (await gw.call("GET", "/v1/audit?decision=resolved", "ops")).body["data"]
+        assert [r["plugin"] for r in audit] == ["operator:alice"]

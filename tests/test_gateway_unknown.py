@@ -31,7 +31,9 @@ async def test_timeout_on_place_is_202_unknown_then_the_webhook_settles_it(
     assert len(settled.body["codes"]) == 2 and settled.body["price"] == "19.80"
 
 
-async def test_5xx_on_place_is_unknown_and_not_retried(gateway: Gateway) -> None:
+async def test_a_lasting_5xx_on_place_leaves_the_order_unknown_for_the_resolver(
+    gateway: Gateway,
+) -> None:
     await gateway.call("GET", "/v1/accounts/main/balance")
     gateway.provider.sandbox.set_faults("main", Faults(error_rate=1.0))
     answer = await gateway.place(item_id=1001)

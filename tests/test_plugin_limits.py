@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gateway.config import ConfigError
-from gateway.sandbox import Outcome, Status
+from gateway.sandbox import Faults, Outcome, Status
 from gateway.state import DATABASE
 from tests.conftest import Gateway, GatewayFactory
 
@@ -52,6 +52,38 @@ async def test_the_balance_floor_is_never_crossed(make_gateway: GatewayFactory) 
     floor = await gateway.place(item_id=1001)
     assert floor.status == 402 and floor.body["error"]["code"] == "balance_floor"
     assert gateway.provider.sandbox.account("main").balance == Decimal("980.20")
+
+
+@pytest.mark.parametrize(
+    ("faults", "status", "code"),
+    [
+        (Faults(rate_limit_rate=1.0, retry_after=7), 503, "provider_rate_limited"),
+        (Faults(error_rate=1.0), 502, "provider_unavailable"),
+    ],
+)
+async def test_a_provider_failure_in_the_balance_floor_keeps_its_meaning(
+    make_gateway: GatewayFactory, faults: Faults, status: int, code: str
+) -> None:
+    gateway = await make_gateway(plugins=limits(balance_floor={"main": "100.00"}))
+    await gateway.call("GET", "/v1/catalog/items")  # token and catalog first
+    gateway.provider.sandbox.set_faults("main", faults)
+    answer = await gateway.place(item_id=1001)
+    assert answer.status == status and answer.body["error"]["code"] == code, answer.body
+    if code == "provider_rate_limited":
+        assert answer.headers["Retry-After"] == "7"
+    gateway.provider.sandbox.set_faults("main", Faults())
+    assert gateway.provider.sandbox.orders == {}
+    assert (await gateway.place(item_id=1001)).status == 201  # nothing was left behind
+
+
+async def test_an_account_disabled_at_the_provider_is_account_unavailable_not_plugin_failed(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = await make_gateway(plugins=limits(balance_floor={"main": "100.00"}))
+    await gateway.call("GET", "/v1/catalog/items")
+    gateway.provider.sandbox.account("main").api_enabled = False
+    answer = await gateway.place(item_id=1001)
+    assert answer.status == 502 and answer.body["error"]["code"] == "account_unavailable"
 
 
 async def test_daily_and_monthly_budgets(make_gateway: GatewayFactory) -> None:
