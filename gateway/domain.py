@@ -84,6 +84,7 @@ class OrderRecord:
     # No dead ends: while `unknown`, who is placing it and how often it was re-sent; and
     # why an operator must decide, once the gateway cannot find out by itself.
     owner: str | None = None
+    resend_at: datetime | None = None  # None while `unknown`: never sent
     resend_attempts: int = 0
     unresolved: str | None = None
 

@@ -25,8 +25,8 @@ _INSERT_ORDER = """
 INSERT INTO orders (
     id, reference, tenant, account, merchant_order_id, request_hash, item_id, quantity,
     fields, currency, status, created_at, updated_at, item_name, product_type, price,
-    owner, resend_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $12)
+    owner
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
@@ -253,10 +253,20 @@ class Ledger:
 
     # --- orders whose outcome is unknown (gateway.resolution) ---------------------------
 
+    async def mark_sending(self, order_id: str) -> None:
+        """Just before the provider is asked: from now on the order may exist there, so
+        whoever takes it over re-sends it. An intent without this mark was never sent."""
+        await self.db.execute(
+            "UPDATE orders SET resend_at = $2 WHERE id = $1", order_id, stamp(self.clock.now())
+        )
+
     async def due_resends(self, now: datetime, limit: int) -> list[OrderRecord]:
+        """`unknown` orders due to be sent again, and intents that never were (their request
+        ended, or its process died, before the provider was asked: no `resend_at`)."""
         rows = await self.db.fetch(
-            "SELECT * FROM orders WHERE status = 'unknown' AND resend_at <= $1"
-            " AND unresolved IS NULL ORDER BY resend_at LIMIT $2",
+            "SELECT * FROM orders WHERE status = 'unknown' AND unresolved IS NULL"
+            " AND (resend_at <= $1 OR (resend_at IS NULL AND owner IS NOT NULL))"
+            " ORDER BY resend_at LIMIT $2",
             stamp(now),
             limit,
         )
@@ -267,12 +277,14 @@ class Ledger:
         `until` lets another take it over if this one dies while sending."""
         taken = await self.db.execute(
             "UPDATE orders SET owner = $2, resend_at = $3 WHERE id = $1 AND status = 'unknown'"
-            " AND unresolved IS NULL AND COALESCE(owner, '') = $4 AND resend_attempts = $5",
+            " AND unresolved IS NULL AND COALESCE(owner, '') = $4 AND resend_attempts = $5"
+            " AND COALESCE(resend_at, '') = $6",
             order.id,
             owner,
             stamp(until),
             order.owner or "",
             order.resend_attempts,
+            stamp(order.resend_at) if order.resend_at else "",
         )
         return taken == 1
 
@@ -477,6 +489,7 @@ def _record(row: Row) -> OrderRecord:
         error_message=row["error_message"],
         completed_at=unstamp(row["completed_at"]) if row["completed_at"] else None,
         owner=row["owner"],
+        resend_at=unstamp(row["resend_at"]) if row["resend_at"] else None,
         resend_attempts=int(row["resend_attempts"]),
         unresolved=row["unresolved"],
     )

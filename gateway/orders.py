@@ -363,6 +363,7 @@ class OrderDesk:
         except GatewayError as exc:
             await never_sent(exc)
             raise
+        await self.ledger.mark_sending(record.id)
         started = time.monotonic()
         try:
             async with self.plugins.around_provider_call(tenant.name, intent=intent):

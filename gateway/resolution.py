@@ -20,7 +20,11 @@ again can never place it twice. Its answer is the oracle:
   decides, after looking at the provider's dashboard for the reference.
 
 An order is only re-sent once the request that placed it has ended (or its
-process has died: `gateway.instances`), so two sendings never overlap.
+process has died: `gateway.instances`), so two sendings never overlap. An
+intent whose request stopped before the provider was asked (it is marked just
+before the call) was never sent: it fails as `NOT_PLACED` and its reservation
+is released, rather than be placed later without the reservation that its
+request may not have made.
 """
 
 from __future__ import annotations
@@ -150,6 +154,12 @@ class Resolver:
         for order in due:
             if not self._abandoned(order, live):
                 counts["skipped"] += 1
+                continue
+            if order.resend_at is None:  # its request stopped before the provider was asked
+                if await self._claim(order):
+                    reason = "the gateway stopped before it was sent to the provider"
+                    await self.desk.conclude(order, Outcome(Verdict.NOT_PLACED, reason))
+                    counts[Verdict.NOT_PLACED.value] += 1
                 continue
             if now - order.created_at > self.window:
                 if await self._claim(order):

@@ -120,19 +120,23 @@ def serve_config(
     role: str = "tenant",
     plugins: list[str] | None = None,
     webhooks: dict[str, float] | None = None,
+    extra: str = "",
+    timeout_seconds: float = 10.0,
 ) -> tuple[str, dict[str, str]]:
     """A config file's text for `gateway serve` in front of the seed-0 sandbox, one account
-    `main` and one tenant `shop` with `token`; and the environment holding its secrets."""
+    `main` and one tenant `shop` with `token`; and the environment holding its secrets.
+    `extra` is more TOML, appended as it is (tables of its own)."""
     account = demo_accounts(0)[0]
     hooks = "".join(f"{key} = {value}\n" for key, value in (webhooks or {}).items())
     enabled = "" if plugins is None else f"[plugins]\nenabled = {json.dumps(plugins)}\n"
     text = (
         f'[server]\nport = 0\n[storage]\nurl = "{storage_url}"\n[webhooks]\n{hooks}'
         f'[accounts.main]\nbase_url = "{provider_url}"\nclient_id = "{account.client_id}"\n'
-        f'currency = "EUR"\napi_key = {{ env = "{SECRET_ENV["api_key"]}" }}\n'
+        f'currency = "EUR"\ntimeout_seconds = {timeout_seconds}\n'
+        f'api_key = {{ env = "{SECRET_ENV["api_key"]}" }}\n'
         f'webhook_secret = {{ env = "{SECRET_ENV["webhook_secret"]}" }}\n'
         f'[tenants.shop]\ntoken_hashes = ["{token_hash(token)}"]\naccounts = ["main"]\n'
-        f'role = "{role}"\n{enabled}'
+        f'role = "{role}"\n{enabled}{extra}'
     )
     env = {
         SECRET_ENV["api_key"]: account.api_keys[0],

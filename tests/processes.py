@@ -20,6 +20,15 @@ def gateway_process(
     *args: str, env: dict[str, str] | None = None, lines: int = 1, timeout: float = 20.0
 ) -> Iterator[list[str]]:
     """Run `gateway ARGS…` and yield the first `lines` lines it prints once it prints them."""
+    with running_gateway(*args, env=env, lines=lines, timeout=timeout) as (_, printed):
+        yield printed
+
+
+@contextmanager
+def running_gateway(
+    *args: str, env: dict[str, str] | None = None, lines: int = 1, timeout: float = 20.0
+) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """As `gateway_process`, with the process itself (to kill it)."""
     proc = subprocess.Popen(
         [*GATEWAY, "--log-level", "warning", *args],
         cwd=ROOT,
@@ -41,7 +50,7 @@ def gateway_process(
         reader.join(timeout)
         if len(printed) < lines or not printed[-1]:
             raise RuntimeError(f"gateway {' '.join(args)} did not start: {printed!r}")
-        yield printed
+        yield proc, printed
     finally:
         proc.terminate()
         try:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import pytest
 
 from gateway.resolution import Verdict
 from gateway.sandbox import Faults
-from gateway.state import DATABASE, DISPATCHER, RECONCILER, RESOLVER
+from gateway.state import DATABASE, DESK, DISPATCHER, RECONCILER, RESOLVER
 from tests.conftest import Endpoint, EndpointFactory, Gateway, GatewayFactory
 
 BUDGET = {
@@ -266,3 +268,34 @@ async def test_the_gauges_count_unresolved_orders_by_state(gateway: Gateway) -> 
     assert 'gateway_orders_unresolved{state="resending"} 1.0' in text
     assert 'gateway_orders_unresolved{state="operator"} 0.0' in text
     assert 'gateway_orders_unresolved_oldest_seconds{state="resending"} 30.0' in text
+
+
+async def test_an_intent_its_dead_process_never_sent_is_not_placed_and_releases_its_budget(
+    make_gateway: GatewayFactory,
+) -> None:
+    """kill -9 between the reservation and the provider call: nothing reached the provider."""
+    gateway = await make_gateway(plugins=BUDGET)
+    desk = gateway.app[DESK]
+    real_mark = desk.ledger.mark_sending
+
+    async def die_before_sending(order_id: str) -> None:
+        raise asyncio.CancelledError  # as far as this order goes, the process stops here
+
+    desk.ledger.mark_sending = die_before_sending  # type: ignore[method-assign]
+    with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+        await gateway.call(
+            "POST", "/v1/orders", json={"item_id": 1001}, headers={"Idempotency-Key": "d"}
+        )
+    desk.ledger.mark_sending = real_mark  # type: ignore[method-assign]
+    (row,) = await gateway.app[DATABASE].fetch("SELECT id, owner, resend_at FROM orders")
+    assert row["owner"] and row["resend_at"] is None  # an intent, never sent
+    assert await spent(gateway) == Decimal("9.90")
+    await gateway.app[DATABASE].execute(  # its process is gone
+        "UPDATE orders SET owner = 'gwi_dead' WHERE id = $1", row["id"]
+    )
+    assert (await resolve_due(gateway))[Verdict.NOT_PLACED.value] == 1
+    order = await read(gateway, row["id"])
+    assert order["status"] == "failed" and order["error"] == "NOT_PLACED"
+    assert "before it was sent" in order["error_message"]
+    assert await spent(gateway) == Decimal("0")
+    assert gateway.provider.sandbox.orders == {}
