@@ -425,6 +425,8 @@ class OrderDesk:
 
         after, turned, written = await self.ledger.db.transaction(apply)
         await self._after_terminal(after, turned, written)
+        if after.unresolved and outcome.verdict is Verdict.AMBIGUOUS:
+            log.warning("order_needs_operator", order_id=after.id, reason=after.unresolved)
         first_answer = by == "request" and outcome.verdict is Verdict.PLACED
         if outcome.verdict is not Verdict.RETRY and not first_answer:
             await self._resolved(after, outcome.verdict.value, by, outcome.reason)
