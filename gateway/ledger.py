@@ -336,14 +336,28 @@ class Ledger:
 
     async def unresolved(self, limit: int = 500) -> list[OrderRecord]:
         """Orders the gateway cannot settle by itself yet, oldest first: still being re-sent,
-        placed without a provider id and no webhook yet, or waiting for an operator."""
-        rows = await self.db.fetch(
-            "SELECT * FROM orders WHERE status = 'unknown' OR unresolved IS NOT NULL"
-            " OR (status IN ('pending', 'processing') AND provider_order_id IS NULL)"
-            " ORDER BY created_at LIMIT $1",
-            limit,
-        )
-        return [_record(r) for r in rows]
+        placed without a provider id and no webhook yet, or waiting for an operator. One
+        query per set, each on its partial index, so the cost follows the sets, not the
+        ledger."""
+        found: dict[str, OrderRecord] = {}
+        for where in _UNRESOLVED.values():
+            rows = await self.db.fetch(
+                f"SELECT * FROM orders WHERE {where} ORDER BY created_at LIMIT $1", limit
+            )
+            found.update((row["id"], _record(row)) for row in rows)
+        return sorted(found.values(), key=lambda o: (o.created_at, o.id))[:limit]
+
+    async def unresolved_counts(self) -> dict[str, tuple[int, datetime | None]]:
+        """Per state of `unresolved_state`: how many, and when the oldest was asked for."""
+        counts: dict[str, tuple[int, datetime | None]] = {}
+        for state, where in _UNRESOLVED.items():
+            row = await self.db.fetchrow(
+                f"SELECT count(*) AS n, min(created_at) AS oldest FROM orders WHERE {where}"
+            )
+            assert row is not None
+            oldest = unstamp(row["oldest"]) if row["oldest"] else None
+            counts[state] = (int(row["n"]), oldest)
+        return counts
 
     async def page(
         self, scope: OrderScope, filters: OrderFilters, limit: int, cursor: str | None
@@ -407,6 +421,14 @@ class Ledger:
         )
         return [_record(r) for r in rows]
 
+
+# The sets of `domain.unresolved_state`, each matching one partial index of migration 0003.
+_UNRESOLVED = {
+    "resending": "status = 'unknown' AND unresolved IS NULL",
+    "awaiting_webhook": "provider_order_id IS NULL AND status IN ('pending', 'processing')"
+    " AND unresolved IS NULL",
+    "operator": "unresolved IS NOT NULL",
+}
 
 _UPDATE_ORDER = """
 UPDATE orders SET

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -40,7 +41,7 @@ import structlog
 
 from gateway.accounts import AccountSession, OutcomeUnknown
 from gateway.clock import Clock
-from gateway.domain import OrderRecord, PlaceRequest, ProviderOrder, unresolved_state
+from gateway.domain import OrderRecord, PlaceRequest, ProviderOrder
 from gateway.errors import (
     DuplicateReference,
     InsufficientBalance,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 FIRST_BACKOFF = 1.0
+GAUGES_EVERY = 10.0  # seconds between two counts of the unresolved orders
 MAX_BACKOFF = 300.0
 NOT_PLACED = "NOT_PLACED"
 
@@ -173,7 +175,6 @@ class Resolver:
             counts[outcome.verdict.value] += 1
         if any(v for k, v in counts.items() if k != "skipped"):
             log.info("unknown_orders_resolved", **counts)
-        await self.refresh_gauges()
         return counts
 
     def _abandoned(self, order: OrderRecord, live: set[str]) -> bool:
@@ -208,22 +209,20 @@ class Resolver:
     async def refresh_gauges(self) -> None:
         """Unresolved orders by state, and the age of the oldest: what an operator watches."""
         now = self.clock.now()
-        counts: dict[str, tuple[int, datetime | None]] = {}
-        for order in await self.desk.ledger.unresolved(limit=10_000):
-            state = unresolved_state(order)
-            count, oldest = counts.get(state, (0, None))
-            counts[state] = (count + 1, min(oldest or order.created_at, order.created_at))
-        for state in ("resending", "awaiting_webhook", "operator"):
-            count, oldest = counts.get(state, (0, None))
+        for state, (count, oldest) in (await self.desk.ledger.unresolved_counts()).items():
             self.metrics.unresolved.labels(state=state).set(count)
             age = (now - oldest).total_seconds() if oldest else 0.0
             self.metrics.unresolved_age.labels(state=state).set(age)
 
     async def run_forever(self) -> None:
+        gauges_at = 0.0
         while True:
             await asyncio.sleep(self.interval)
             try:
                 await self.run_once()
+                if time.monotonic() - gauges_at >= GAUGES_EVERY:
+                    gauges_at = time.monotonic()
+                    await self.refresh_gauges()
             except StorageUnavailable as exc:
                 log.warning("resolver_storage_unavailable", error=str(exc))
             except Exception:  # a bad turn is logged; the next one tries again

@@ -8,8 +8,11 @@ ALTER TABLE orders ADD COLUMN resend_at TEXT;
 ALTER TABLE orders ADD COLUMN resend_attempts INTEGER NOT NULL DEFAULT 0;
 -- Why an operator must decide (NULL while the gateway can still find out by itself).
 ALTER TABLE orders ADD COLUMN unresolved TEXT;
+-- Each set of unresolved orders has a partial index: they stay small while the ledger grows.
 CREATE INDEX orders_resend ON orders (resend_at) WHERE status = 'unknown';
 CREATE INDEX orders_unresolved ON orders (created_at) WHERE unresolved IS NOT NULL;
+CREATE INDEX orders_placed_without_id ON orders (created_at)
+    WHERE provider_order_id IS NULL AND status IN ('pending', 'processing');
 
 ALTER TABLE idempotency_keys ADD COLUMN owner TEXT;
 
