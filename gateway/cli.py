@@ -17,6 +17,7 @@ from gateway.clock import Clock, ManualClock, SystemClock
 from gateway.config import Config, ConfigError, Role
 from gateway.logs import configure_logging
 from gateway.serving import serve
+from gateway.storage.database import StorageUnavailable
 
 if TYPE_CHECKING:
     from gateway.app import AccountSecrets
@@ -151,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return runner(args)
     except ConfigError as exc:
         print(f"config error: {exc.key}: {exc.reason}", file=sys.stderr)
+        return 1
+    except StorageUnavailable as exc:
+        print(f"storage unavailable: {exc}; is the database up and reachable?", file=sys.stderr)
         return 1
 
 

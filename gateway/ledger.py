@@ -149,6 +149,24 @@ class Ledger:
             order_id,
         )
 
+    async def take_over_key(
+        self, tenant: str, key: str, request_hash: str, dead: str | None, owner: str
+    ) -> bool:
+        """Take a key whose request died before writing any order: exactly one of several
+        retries wins it (a delete-then-claim would let two of them place)."""
+        taken = await self.db.execute(
+            "UPDATE idempotency_keys SET owner = $5, created_at = $6 WHERE tenant = $1"
+            " AND idem_key = $2 AND request_hash = $3 AND state = 'in_flight'"
+            " AND order_id IS NULL AND COALESCE(owner, '') = $4",
+            tenant,
+            key,
+            request_hash,
+            dead or "",
+            owner,
+            stamp(self.clock.now()),
+        )
+        return taken == 1
+
     async def release_key(self, tenant: str, key: str) -> None:
         """Forget a key whose request failed in a way worth retrying (the provider was busy)."""
         await self.db.execute(
@@ -219,10 +237,18 @@ class Ledger:
     async def apply_in(
         self, tx: Transaction, current: OrderRecord, seen: ProviderOrder
     ) -> OrderRecord:
-        """Bring a locked order up to what the provider says, never backwards."""
-        if current.status.terminal and not seen.status.terminal:
+        """Bring a locked order up to what the provider says, never backwards. The one
+        exception: an order the gateway concluded was never placed (`NOT_PLACED`) that the
+        provider shows it has: the provider's word beats the gateway's inference."""
+        inferred = current.error == "NOT_PLACED" and current.provider_order_id is None
+        if current.status.terminal and not seen.status.terminal and not inferred:
             return current
-        if current.status.terminal and seen.status.terminal and current.status != seen.status:
+        if (
+            current.status.terminal
+            and seen.status.terminal
+            and current.status != seen.status
+            and not inferred
+        ):
             return current  # the first terminal word stands
         now = self.clock.now()
         await tx.execute(_UPDATE_ORDER, *_update_args(current, seen, now))
@@ -253,12 +279,19 @@ class Ledger:
 
     # --- orders whose outcome is unknown (gateway.resolution) ---------------------------
 
-    async def mark_sending(self, order_id: str) -> None:
+    async def mark_sending(self, order_id: str, owner: str, lease: datetime) -> bool:
         """Just before the provider is asked: from now on the order may exist there, so
-        whoever takes it over re-sends it. An intent without this mark was never sent."""
-        await self.db.execute(
-            "UPDATE orders SET resend_at = $2 WHERE id = $1", order_id, stamp(self.clock.now())
+        whoever takes it over re-sends it (after `lease`, by which this request has ended).
+        An intent without this mark was never sent. False when another process has already
+        taken the intent over (it thought this one dead): then it must not be sent."""
+        marked = await self.db.execute(
+            "UPDATE orders SET resend_at = $3 WHERE id = $1 AND owner = $2"
+            " AND status = 'unknown' AND resend_at IS NULL",
+            order_id,
+            owner,
+            stamp(lease),
         )
+        return marked == 1
 
     async def due_resends(self, now: datetime, limit: int) -> list[OrderRecord]:
         """`unknown` orders due to be sent again, and intents that never were (their request
@@ -266,7 +299,7 @@ class Ledger:
         rows = await self.db.fetch(
             "SELECT * FROM orders WHERE status = 'unknown' AND unresolved IS NULL"
             " AND (resend_at <= $1 OR (resend_at IS NULL AND owner IS NOT NULL))"
-            " ORDER BY resend_at LIMIT $2",
+            " ORDER BY COALESCE(resend_at, created_at) LIMIT $2",
             stamp(now),
             limit,
         )

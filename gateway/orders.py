@@ -22,7 +22,7 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -52,7 +52,7 @@ from gateway.metrics import Metrics
 from gateway.plugin_api import OrderIntent, Rejection, Resolution, Settlement
 from gateway.plugin_host import PluginHost
 from gateway.resolution import NOT_PLACED, Outcome, Verdict, next_resend, resend
-from gateway.storage import Transaction
+from gateway.storage import StorageUnavailable, Transaction
 from gateway.tenants import Tenant
 from gateway.views import order_view
 
@@ -137,11 +137,16 @@ class OrderDesk:
         if written:
             self.on_enqueued()
 
-    async def _abandoned(self, tenant: str, key: str, claim: KeyClaim) -> bool:
+    async def _abandoned(
+        self, tenant: str, key: str, claim: KeyClaim, record: OrderRecord | None
+    ) -> bool:
         """An in-flight key whose request is no longer running anywhere: it ended without
-        answering (its storage failed), or its process died."""
+        answering (its storage failed), or its process died. A request whose order no
+        longer names it as owner has concluded that order, whatever became of the key."""
         if claim.owner == self.instance.id:
             return (tenant, key) not in self._keys
+        if record is not None and record.owner != claim.owner:
+            return True
         return claim.owner not in await self.instance.live()
 
     def account_for(self, tenant: Tenant, requested: str | None) -> str:
@@ -181,17 +186,24 @@ class OrderDesk:
                 "use a new key for a new request",
                 details={"idempotency_key": key},
             )
-        if claim.outcome is Claim.IN_FLIGHT and await self._abandoned(tenant.name, key, claim):
+        held = None
+        if claim.outcome is Claim.IN_FLIGHT and claim.order_id:
+            held = await self.ledger.get(claim.order_id)
+        if claim.outcome is Claim.IN_FLIGHT and await self._abandoned(
+            tenant.name, key, claim, held
+        ):
             # The request that took this key is gone. With an intent written, that order is
             # the answer (it may exist at the provider: never place it twice; the resolver
-            # finds out); without one, nothing reached the provider: run the request afresh.
-            record = await self.ledger.get(claim.order_id) if claim.order_id else None
-            if record is None:
-                await self.ledger.release_key(tenant.name, key)
-                return await self.place(tenant, request, key)
-            answer = self._as_answer(record, replayed=True)
-            await self.ledger.finish_key(tenant.name, key, answer.status, answer.body, record.id)
-            return answer
+            # finds out); without one, nothing reached the provider: run the request afresh,
+            # once the key is this request's (of several retries, one wins it).
+            if held is not None:
+                answer = self._as_answer(held, replayed=True)
+                await self.ledger.finish_key(tenant.name, key, answer.status, answer.body, held.id)
+                return answer
+            if await self.ledger.take_over_key(
+                tenant.name, key, digest, claim.owner, self.instance.id
+            ):
+                return await self._place_keyed(tenant, account, request, digest, key)
         if claim.outcome is Claim.IN_FLIGHT:
             raise IdempotencyInFlight(
                 "a request with this Idempotency-Key is still being processed; retry shortly",
@@ -206,6 +218,12 @@ class OrderDesk:
                 if record is not None:
                     return self._as_answer(record, replayed=True)
             return Answer(claim.status, claim.body, replayed=True)
+        return await self._place_keyed(tenant, account, request, digest, key)
+
+    async def _place_keyed(
+        self, tenant: Tenant, account: str, request: PlaceRequest, digest: str, key: str
+    ) -> Answer:
+        """Place under a key this request holds, and leave the key with its answer."""
         self._keys.add((tenant.name, key))
         held: list[str] = []  # the order this key stands for, once its intent is written
         try:
@@ -363,7 +381,29 @@ class OrderDesk:
         except GatewayError as exc:
             await never_sent(exc)
             raise
-        await self.ledger.mark_sending(record.id)
+        session = self.sessions[record.account]
+        lease = self.clock.now() + timedelta(seconds=2 * session.config.timeout_seconds + 5)
+        if not await self.ledger.mark_sending(record.id, self.instance.id, lease):
+            # Another process took this intent over meanwhile (it thought this one dead) and
+            # concluded it was never sent: it must not be sent now.
+            current = await self.ledger.get(record.id)
+            assert current is not None
+            return self._as_answer(current)
+        try:
+            return await self._ask(tenant, intent, record, never_sent)
+        except StorageUnavailable as exc:
+            # It may be placed now, and the resolver will find out: the tenant gets its id
+            # to follow, not a 503 inviting a second order.
+            log.warning("order_outcome_unrecorded", order_id=record.id, error=str(exc))
+            return self._as_answer(record)
+
+    async def _ask(
+        self,
+        tenant: Tenant,
+        intent: OrderIntent,
+        record: OrderRecord,
+        never_sent: Callable[[GatewayError], Awaitable[None]],
+    ) -> Answer:
         started = time.monotonic()
         try:
             async with self.plugins.around_provider_call(tenant.name, intent=intent):
@@ -406,7 +446,7 @@ class OrderDesk:
         placed = outcome.placed
 
         async def apply(tx: Transaction) -> tuple[OrderRecord, bool, int]:
-            if placed is not None:
+            if placed is not None and not placed.status.terminal:
                 stored = await self.ledger.apply_to_intent(tx, order, placed)
                 if stored is not None:  # still the intent: one statement, no lock
                     return await self._after_sending(tx, order, stored, placed)
@@ -526,6 +566,14 @@ class OrderDesk:
                 )
             reason = f"the provider's order {provider_order_id}, found by its reference"
             return await self.conclude(record, Outcome(Verdict.PLACED, reason, seen), by=by)
+        if record.status is OrderStatus.UNKNOWN and record.unresolved is None:
+            raise Conflict(
+                f"order {order_id} is still being re-sent: the gateway will know whether it "
+                "was placed as soon as the provider answers. Only an order waiting for an "
+                "operator (gateway orders unresolved, state operator) can be declared not "
+                "placed; one found in the provider's dashboard can be resolved with its id",
+                details={"state": "resending"},
+            )
         if record.status is not OrderStatus.UNKNOWN:
             raise Conflict(
                 f"order {order_id} was placed: the provider refused a duplicate of its "
@@ -535,6 +583,32 @@ class OrderDesk:
             )
         reason = "an operator found no order with this reference in the provider's dashboard"
         return await self.conclude(record, Outcome(Verdict.NOT_PLACED, reason), by=by)
+
+    async def fail_never_sent(self, order: OrderRecord) -> bool:
+        """An intent whose request stopped before the provider was asked: in one locked
+        transaction, so that it is failed only while it is still unsent and still its dead
+        owner's (its own request's `mark_sending` then finds it taken and sends nothing)."""
+        reason = "the gateway stopped before it was sent to the provider"
+
+        async def fail(tx: Transaction) -> tuple[OrderRecord, bool, int] | None:
+            current = await self.ledger.lock(tx, order.id)
+            if (
+                current is None
+                or current.status is not OrderStatus.UNKNOWN
+                or current.resend_at is not None
+                or current.owner != order.owner
+                or current.unresolved is not None
+            ):
+                return None
+            return await self._settle_unknown(tx, current, Outcome(Verdict.NOT_PLACED, reason))
+
+        done = await self.ledger.db.transaction(fail)
+        if done is None:
+            return False
+        after, turned, written = done
+        await self._after_terminal(after, turned, written)
+        await self._resolved(after, Verdict.NOT_PLACED.value, "gateway", reason)
+        return True
 
     async def give_up(self, order: OrderRecord, reason: str) -> OrderRecord:
         """The gateway cannot find out by itself (past the re-send window; or placed, with

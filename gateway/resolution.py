@@ -44,9 +44,9 @@ from gateway.clock import Clock
 from gateway.domain import OrderRecord, PlaceRequest, ProviderOrder
 from gateway.errors import (
     DuplicateReference,
+    GatewayError,
     InsufficientBalance,
     ProviderBusy,
-    ProviderFailure,
     ProviderRejected,
 )
 from gateway.instances import Instance
@@ -117,7 +117,7 @@ async def resend(session: AccountSession, order: OrderRecord) -> Outcome:
             "the provider is rate-limiting",
             retry_after=float(retry) if retry.isdigit() else None,
         )
-    except ProviderFailure as exc:
+    except GatewayError as exc:  # a provider failure, or an answer nothing proves from
         return Outcome(Verdict.RETRY, f"{exc.code}: {exc.message}")
     return Outcome(Verdict.PLACED, "placed by a re-sending", placed=placed)
 
@@ -147,6 +147,7 @@ class Resolver:
         self.metrics = metrics
         self.window = window
         self.interval = interval
+        self._gauges_at = 0.0
 
     async def run_once(self) -> dict[str, int]:
         counts = {v.value: 0 for v in Verdict} | {"skipped": 0, "expired": 0}
@@ -157,25 +158,38 @@ class Resolver:
             if not self._abandoned(order, live):
                 counts["skipped"] += 1
                 continue
-            if order.resend_at is None:  # its request stopped before the provider was asked
-                if await self._claim(order):
-                    reason = "the gateway stopped before it was sent to the provider"
-                    await self.desk.conclude(order, Outcome(Verdict.NOT_PLACED, reason))
-                    counts[Verdict.NOT_PLACED.value] += 1
-                continue
-            if now - order.created_at > self.window:
-                if await self._claim(order):
-                    await self.desk.give_up(order, self._past_window(order))
-                    counts["expired"] += 1
-                continue
-            if not await self._claim(order):
+            try:
+                counts[await self._take(order, now)] += 1
+            except StorageUnavailable:
+                raise  # the whole turn waits for storage
+            except Exception:  # one bad order must not hold up the others
+                log.exception("resolve_order_failed", order_id=order.id)
                 counts["skipped"] += 1
-                continue
-            outcome = await self._resend(order)
-            counts[outcome.verdict.value] += 1
         if any(v for k, v in counts.items() if k != "skipped"):
             log.info("unknown_orders_resolved", **counts)
         return counts
+
+    async def _take(self, order: OrderRecord, now: datetime) -> str:
+        """Do what is due for one abandoned order; returns what became of it."""
+        if order.resend_at is None:  # its request stopped before the provider was asked
+            failed = await self.desk.fail_never_sent(order)
+            return Verdict.NOT_PLACED.value if failed else "skipped"
+        session = self.desk.sessions.get(order.account)
+        if session is None:
+            await self.desk.give_up(
+                order,
+                f"account {order.account!r} is no longer in the config, so the order cannot "
+                f"be re-sent; look for reference {order.reference} in its provider dashboard",
+            )
+            return "expired"
+        if now - order.created_at > self.window:
+            if not await self._claim(order, session):
+                return "skipped"
+            await self.desk.give_up(order, self._past_window(order))
+            return "expired"
+        if not await self._claim(order, session):
+            return "skipped"
+        return (await self._resend(order, session)).verdict.value
 
     def _abandoned(self, order: OrderRecord, live: set[str]) -> bool:
         """Nobody is placing it now: its request ended, or its process died."""
@@ -185,9 +199,8 @@ class Resolver:
             return order.id not in self.desk.placing
         return order.owner not in live
 
-    async def _claim(self, order: OrderRecord) -> bool:
-        timeout = self.desk.sessions[order.account].config.timeout_seconds
-        until = self.clock.now() + timedelta(seconds=2 * timeout + 5)
+    async def _claim(self, order: OrderRecord, session: AccountSession) -> bool:
+        until = self.clock.now() + timedelta(seconds=2 * session.config.timeout_seconds + 5)
         return await self.desk.ledger.claim_resend(order, self.instance.id, until)
 
     def _past_window(self, order: OrderRecord) -> str:
@@ -197,10 +210,10 @@ class Resolver:
             f"{order.reference} in the provider's dashboard"
         )
 
-    async def _resend(self, order: OrderRecord) -> Outcome:
+    async def _resend(self, order: OrderRecord, session: AccountSession) -> Outcome:
         self.desk.placing.add(order.id)
         try:
-            outcome = await resend(self.desk.sessions[order.account], order)
+            outcome = await resend(session, order)
             await self.desk.conclude(order, outcome)
         finally:
             self.desk.placing.discard(order.id)
@@ -215,18 +228,20 @@ class Resolver:
             self.metrics.unresolved_age.labels(state=state).set(age)
 
     async def run_forever(self) -> None:
-        gauges_at = 0.0
         while True:
             await asyncio.sleep(self.interval)
-            try:
-                await self.run_once()
-                if time.monotonic() - gauges_at >= GAUGES_EVERY:
-                    gauges_at = time.monotonic()
-                    await self.refresh_gauges()
-            except StorageUnavailable as exc:
-                log.warning("resolver_storage_unavailable", error=str(exc))
-            except Exception:  # a bad turn is logged; the next one tries again
-                log.exception("resolver_failed")
+            for work in (self.run_once, self._gauges_due):
+                try:
+                    await work()
+                except StorageUnavailable as exc:
+                    log.warning("resolver_storage_unavailable", error=str(exc))
+                except Exception:  # a bad turn is logged; the next one tries again
+                    log.exception("resolver_failed")
+
+    async def _gauges_due(self) -> None:
+        if time.monotonic() - self._gauges_at >= GAUGES_EVERY:
+            self._gauges_at = time.monotonic()
+            await self.refresh_gauges()
 
 
 def next_resend(clock: Clock, attempts: int, retry_after: float | None = None) -> datetime:

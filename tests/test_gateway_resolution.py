@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import aiohttp
 import pytest
 
+from gateway.domain import OrderRecord, OrderStatus, PlaceRequest
+from gateway.orders import request_hash
 from gateway.resolution import Verdict
 from gateway.sandbox import Faults
-from gateway.state import DATABASE, DESK, DISPATCHER, RECONCILER, RESOLVER
+from gateway.state import DATABASE, DESK, DISPATCHER, LEDGER, RECONCILER, RESOLVER
+from gateway.storage import StorageUnavailable
 from tests.conftest import Endpoint, EndpointFactory, Gateway, GatewayFactory
 
 BUDGET = {
@@ -299,3 +304,103 @@ async def test_an_intent_its_dead_process_never_sent_is_not_placed_and_releases_
     assert "before it was sent" in order["error_message"]
     assert await spent(gateway) == Decimal("0")
     assert gateway.provider.sandbox.orders == {}
+
+
+async def test_an_operator_read_of_a_finished_order_settles_an_unknown_one_with_its_events(
+    gateway: Gateway, endpoint_factory: EndpointFactory
+) -> None:
+    endpoint = await subscribed(gateway, endpoint_factory)
+    order = await lost_answer(gateway, quantity=2)
+    gateway.provider.sandbox.update_item(1001, stock=0)
+    await resolve_due(gateway)  # an item refusal: the operator's
+    gateway.provider.sandbox.update_item(1001, stock=None)
+    gateway.provider.sandbox.account("main").webhook_url = None  # and its webhook is lost
+    await gateway.provider.sandbox.advance(10)  # the first sending completes at the provider
+    (at_provider,) = gateway.provider.sandbox.orders.values()
+    resolved = await gateway.call(
+        "POST", f"/v1/admin/orders/{order['id']}/resolve", "ops",
+        json={"provider_order_id": at_provider.id},
+    )  # fmt: skip
+    assert resolved.status == 200 and resolved.body["status"] == "completed"
+    assert await delivered(gateway, endpoint) == ["order.unknown", "order.completed"]
+    audit = await gateway.call("GET", f"/v1/audit?order_id={order['id']}", "ops")
+    assert {"settled", "resolved"} <= {r["decision"] for r in audit.body["data"]}
+
+
+async def test_an_order_still_being_re_sent_cannot_be_declared_not_placed(
+    gateway: Gateway,
+) -> None:
+    await gateway.call("GET", "/v1/accounts/main/balance")
+    gateway.provider.sandbox.set_faults("main", Faults(error_rate=1.0))
+    first = await gateway.place(item_id=1001)
+    refused = await gateway.call(
+        "POST", f"/v1/admin/orders/{first.body['id']}/resolve", "ops", json={"not_placed": True}
+    )
+    assert refused.status == 409 and "still being re-sent" in refused.body["error"]["message"]
+
+
+async def test_of_two_retries_of_a_dead_processs_key_one_places(gateway: Gateway) -> None:
+    ledger = gateway.app[LEDGER]
+    digest = request_hash("main", PlaceRequest(1001, None, None, {}, None))
+    await ledger.claim_key("shop", "dead", digest, timedelta(hours=24), "gwi_gone")
+    headers = {"Idempotency-Key": "dead"}
+    answers = await asyncio.gather(
+        *(gateway.call("POST", "/v1/orders", json={"item_id": 1001}, headers=headers)
+          for _ in range(6))
+    )  # fmt: skip
+    assert len(gateway.provider.sandbox.orders) == 1
+    assert {a.status for a in answers} <= {201, 409}
+    assert len({a.body["id"] for a in answers if a.status == 201}) == 1
+
+
+async def test_an_intent_taken_over_as_never_sent_is_not_sent_by_its_own_request(
+    gateway: Gateway,
+) -> None:
+    desk = gateway.app[DESK]
+    now = gateway.provider.clock.now()
+    intent = OrderRecord(
+        id=str(uuid.uuid4()), reference="gw_" + uuid.uuid4().hex, tenant="shop", account="main",
+        merchant_order_id=None, request_hash="h", item_id=1001, quantity=None, fields={},
+        currency="EUR", status=OrderStatus.UNKNOWN, created_at=now, updated_at=now,
+        owner="gwi_slow",
+    )  # fmt: skip
+    assert await desk.ledger.record_intent(intent) is None
+    assert await desk.fail_never_sent(intent)  # another process thought gwi_slow dead
+    assert not await desk.ledger.mark_sending(intent.id, "gwi_slow", now)  # so it sends nothing
+    assert (await read(gateway, intent.id))["error"] == "NOT_PLACED"
+
+
+async def test_a_storage_failure_after_sending_answers_202_and_the_resolver_finds_the_order(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = gateway.app[DESK]
+    real = desk.conclude
+
+    async def storage_fails(*args: Any, **kwargs: Any) -> Any:
+        raise StorageUnavailable("PostgreSQL: ConnectionResetError")
+
+    monkeypatch.setattr(desk, "conclude", storage_fails)
+    answer = await gateway.place(item_id=1001)
+    monkeypatch.setattr(desk, "conclude", real)
+    assert answer.status == 202 and answer.body["status"] == "unknown" and answer.body["id"]
+    assert len(gateway.provider.sandbox.orders) == 1  # placed; not recorded
+    assert (await resolve_due(gateway, 10))[Verdict.EXISTS.value] == 1  # past the lease
+    await gateway.provider.sandbox.advance(10)
+    assert (await read(gateway, answer.body["id"]))["status"] == "completed"
+    assert len(gateway.provider.sandbox.orders) == 1
+
+
+async def test_one_order_the_resolver_cannot_handle_does_not_hold_up_the_others(
+    gateway: Gateway,
+) -> None:
+    await gateway.call("GET", "/v1/accounts/main/balance")
+    gateway.provider.sandbox.set_faults("main", Faults(error_rate=1.0))
+    stray = (await gateway.place(item_id=1001)).body["id"]
+    other = (await gateway.place(item_id=1001)).body["id"]
+    gateway.provider.sandbox.set_faults("main", Faults())
+    await gateway.app[DATABASE].execute(  # an account since removed from the config
+        "UPDATE orders SET account = 'retired' WHERE id = $1", stray
+    )
+    counts = await resolve_due(gateway)
+    assert counts["expired"] == 1 and counts[Verdict.PLACED.value] == 1
+    assert (await read(gateway, other))["status"] == "pending"

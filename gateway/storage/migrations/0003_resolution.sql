@@ -24,3 +24,7 @@ CREATE TABLE gateway_instances (
     started_at TEXT NOT NULL,
     seen_at TEXT NOT NULL
 );
+
+-- Orders left `unknown` before this version: due to be re-sent (past the window, they go to
+-- an operator, as every unknown order does).
+UPDATE orders SET resend_at = created_at WHERE status = 'unknown';
