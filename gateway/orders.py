@@ -697,7 +697,8 @@ class OrderDesk:
         turns terminal, settle the plugins' reservations and enqueue the tenants' event.
         Returns the order, whether it turned terminal, and the messages written."""
         after = await self.ledger.apply_in(tx, current, seen)
-        turned = after.status.terminal and not current.status.terminal
+        overridden = current.error == NOT_PLACED and after is not current  # the provider has it
+        turned = after.status.terminal and (not current.status.terminal or overridden)
         written = 0
         if turned:
             price = after.price or Decimal(0)

@@ -16,7 +16,7 @@ import pytest
 from gateway.cli import main
 from gateway.config import load
 from gateway.sandbox import Faults, demo_accounts
-from gateway.state import DISPATCHER
+from gateway.state import DISPATCHER, RESOLVER
 from gateway.tenants import TenantDirectory
 from gateway.testing import plugin_harness
 from tests.processes import ROOT, gateway_process, sandbox_process, url_in
@@ -239,6 +239,17 @@ async def test_orders_unresolved_and_resolve_for_operators(
             run, "orders", "unresolved", "--config", str(config), "--json"
         )
         assert json.loads(as_json)["state"] == "resending"
+        refused = await asyncio.to_thread(
+            run, "orders", "resolve", unknown["id"], "--not-placed", "--config", str(config),
+            code=1,
+        )  # fmt: skip
+        assert refused == ""  # still being re-sent: not the operator's yet
+        gw.clock.advance(3601)  # past the re-send window
+        await gw.app[RESOLVER].run_once()
+        as_json = await asyncio.to_thread(
+            run, "orders", "unresolved", "--config", str(config), "--json"
+        )
+        assert json.loads(as_json)["state"] == "operator"
         resolved = await asyncio.to_thread(
             run, "orders", "resolve", unknown["id"], "--not-placed", "--operator", "alice",
             "--config", str(config),
@@ -253,4 +264,4 @@ async def test_orders_unresolved_and_resolve_for_operators(
         order = (await gw.call("GET", f"/v1/orders/{unknown['id']}")).body
         assert order["status"] == "failed" and order["error"] == "NOT_PLACED"
         audit = (await gw.call("GET", "/v1/audit?decision=resolved", "ops")).body["data"]
-        assert [r["plugin"] for r in audit] == ["operator:alice"]
+        assert sorted(r["plugin"] for r in audit) == ["gateway", "operator:alice"]  # window, alice

@@ -404,3 +404,21 @@ async def test_one_order_the_resolver_cannot_handle_does_not_hold_up_the_others(
     counts = await resolve_due(gateway)
     assert counts["expired"] == 1 and counts[Verdict.PLACED.value] == 1
     assert (await read(gateway, other))["status"] == "pending"
+
+
+async def test_the_providers_word_overrides_a_wrong_not_placed_and_the_budget_counts_it(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = await make_gateway(plugins=BUDGET, timeout_seconds=0.3)
+    order = await lost_answer(gateway)  # placed at the provider; its answer lost
+    gateway.provider.sandbox.update_item(1001, stock=0)
+    await resolve_due(gateway)  # ambiguous: the operator's
+    gateway.provider.sandbox.update_item(1001, stock=None)
+    wrong = await gateway.call(
+        "POST", f"/v1/admin/orders/{order['id']}/resolve", "ops", json={"not_placed": True}
+    )  # the operator missed it in the dashboard
+    assert wrong.body["error"] == "NOT_PLACED" and await spent(gateway) == Decimal("0")
+    await gateway.provider.sandbox.advance(10)  # its webhook: the provider has it
+    done = await read(gateway, order["id"])
+    assert done["status"] == "completed" and done["error"] is None and len(done["codes"]) == 1
+    assert await spent(gateway) == Decimal("9.90")
