@@ -7,6 +7,7 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -159,19 +160,35 @@ async def receiver(aiohttp_server: AiohttpServer) -> WebhookReceiver:
 PG_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 
 
+@asynccontextmanager
+async def pg_schema() -> AsyncIterator[str]:
+    """A PostgreSQL schema of one test's own (its name), dropped afterwards."""
+    schema = "t_" + uuid.uuid4().hex[:16]
+    try:
+        yield schema
+    finally:
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """The test PostgreSQL database, in an empty schema of this test's own."""
+    async with pg_schema() as schema:
+        yield f"{PG_URL}?schema={schema}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """Every gateway test runs on both engines; each PostgreSQL test in a schema of its own."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'gateway.sqlite3'}"
         return
-    schema = "t_" + uuid.uuid4().hex[:16]
-    yield f"{PG_URL}?schema={schema}"
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
+    async with pg_schema() as schema:
+        yield f"{PG_URL}?schema={schema}"
 
 
 @dataclass

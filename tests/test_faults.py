@@ -23,9 +23,7 @@ import io
 import json
 import os
 import signal
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,6 @@ import pytest
 
 from gateway.cli import main
 from gateway.testing import serve_config
-from tests.conftest import PG_URL
 from tests.processes import GATEWAY, ROOT, running_gateway, sandbox_process, url_in
 
 TOKEN = "gwt_fault_suite_token_0000000000000000000000"
@@ -47,20 +44,6 @@ EXTRA = (
     '[plugins.limits.budgets.shop]\nEUR = { daily = "100000.00", monthly = "1000000.00" }\n'
 )
 WEBHOOKS = {"reconcile_after_seconds": 2, "reconcile_interval_seconds": 0.5}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'gateway.sqlite3'}"
-        return
-    schema = "t_" + uuid.uuid4().hex[:16]
-    yield f"{PG_URL}?schema={schema}"
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
 
 
 async def place(http: aiohttp.ClientSession, base: str, n: int, answers: dict[int, Any]) -> None:
@@ -101,8 +84,9 @@ def cli(*argv: str) -> str:
 
 
 async def test_kill_9_provider_faults_and_dropped_webhooks_lose_nothing(
-    storage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    storage_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    storage = storage_url
     counts: Counter[str] = Counter()
     with sandbox_process(
         "--seed", "0", "--fulfilment-delay", "0.3", "--webhook-interval", "0.5"
@@ -261,36 +245,30 @@ async def budget_spent(storage: str) -> Decimal:
     return sum((Decimal(r["amount"]) for r in rows), Decimal(0))
 
 
-async def test_replicas_started_together_on_an_empty_database_all_serve(tmp_path: Path) -> None:
-    schema = "t_" + uuid.uuid4().hex[:16]
-    storage = f"{PG_URL}?schema={schema}"
-    try:
-        with sandbox_process("--seed", "0") as provider:
-            text, env = serve_config(provider, storage, TOKEN)
-            config = tmp_path / "gateway.toml"
-            config.write_text(text)
-            procs = [
-                await asyncio.create_subprocess_exec(
-                    *GATEWAY, "--log-level", "warning", "serve", "--config", str(config),
-                    cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                    env={**os.environ, **env},
-                )
-                for _ in range(3)
-            ]  # fmt: skip
-            try:  # all three migrate the empty schema at once
-                for proc in procs:
-                    assert proc.stdout is not None and proc.stderr is not None
-                    line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-                    if "Gateway on http://" not in line:
-                        raise AssertionError((await proc.stderr.read()).decode()[-2000:])
-            finally:
-                for proc in procs:
-                    proc.terminate()
-                for proc in procs:
-                    await asyncio.wait_for(proc.wait(), 10)
-    finally:
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+async def test_replicas_started_together_on_an_empty_database_all_serve(
+    tmp_path: Path, pg_url: str
+) -> None:
+    storage = pg_url
+    with sandbox_process("--seed", "0") as provider:
+        text, env = serve_config(provider, storage, TOKEN)
+        config = tmp_path / "gateway.toml"
+        config.write_text(text)
+        procs = [
+            await asyncio.create_subprocess_exec(
+                *GATEWAY, "--log-level", "warning", "serve", "--config", str(config),
+                cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                env={**os.environ, **env},
+            )
+            for _ in range(3)
+        ]  # fmt: skip
+        try:  # all three migrate the empty schema at once
+            for proc in procs:
+                assert proc.stdout is not None and proc.stderr is not None
+                line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+                if "Gateway on http://" not in line:
+                    raise AssertionError((await proc.stderr.read()).decode()[-2000:])
         finally:
-            await conn.close()
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                await asyncio.wait_for(proc.wait(), 10)

@@ -5,19 +5,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import aiohttp
-import asyncpg
 import pytest
 from structlog.testing import capture_logs
 
 from gateway.storage import StorageUnavailable, open_database
 from gateway.testing import GatewayClient, start_gateway
-from tests.conftest import PG_URL, Provider
+from tests.conftest import PG_URL, Provider, pg_schema
 from tests.tcp_proxy import TcpProxy
 
 TIMEOUT = 0.5  # the storage timeout these tests configure
@@ -29,16 +27,11 @@ async def proxied_pg() -> AsyncIterator[tuple[str, TcpProxy]]:
     target = urlparse(PG_URL)
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
     await proxy.start()
-    schema = "t_" + uuid.uuid4().hex[:16]
     url = target._replace(netloc=f"{target.username + '@' if target.username else ''}"
                                  f"127.0.0.1:{proxy.port}").geturl()  # fmt: skip
-    yield f"{url}?schema={schema}", proxy
-    await proxy.close()
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
+    async with pg_schema() as schema:
+        yield f"{url}?schema={schema}", proxy
+        await proxy.close()
 
 
 async def gateway_on(provider: Provider, url: str) -> AsyncIterator[GatewayClient]:
@@ -122,21 +115,12 @@ async def test_a_locked_sqlite_database_answers_503_and_loses_nothing(
         assert sorted(o["merchant_order_id"] for o in listed.body["data"]) == ["before", "during"]
 
 
-async def test_replicas_starting_together_on_an_empty_database_all_migrate() -> None:
-    schema = "t_" + uuid.uuid4().hex[:16]
-    url = f"{PG_URL}?schema={schema}"
-    try:
-        opened = await asyncio.gather(*(open_database(url) for _ in range(6)))
-        for db in opened:
-            row = await db.fetchrow("SELECT count(*) AS n FROM schema_migrations")
-            assert row is not None and row["n"] >= 2
-            await db.close()
-    finally:
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
+async def test_replicas_starting_together_on_an_empty_database_all_migrate(pg_url: str) -> None:
+    opened = await asyncio.gather(*(open_database(pg_url) for _ in range(6)))
+    for db in opened:
+        row = await db.fetchrow("SELECT count(*) AS n FROM schema_migrations")
+        assert row is not None and row["n"] >= 3
+        await db.close()
 
 
 async def test_a_database_that_cannot_be_reached_at_all_is_storage_unavailable() -> None:
