@@ -49,7 +49,11 @@ class SecretRef:
         if self.env is not None:
             value = os.environ.get(self.env)
             if not value:
-                raise ConfigError(key, f"environment variable {self.env} is not set")
+                raise ConfigError(
+                    key,
+                    f"environment variable {self.env} is not set; export it (against the "
+                    'sandbox: eval "$(gateway sandbox --print-env)")',
+                )
             return value
         assert self.file is not None
         try:
@@ -141,6 +145,11 @@ class Config:
 def load(path: Path) -> Config:
     try:
         raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path),
+            "no such file; start from the example: cp gateway.example.toml gateway.toml",
+        ) from None
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:

@@ -142,7 +142,10 @@ def rfc3339(raw: str, name: str) -> datetime:
     try:
         when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidField(name, "an RFC 3339 time such as 2026-11-28T10:00:00Z") from None
+        hint = ""
+        if " " in raw.strip():  # a `+01:00` offset sent unencoded arrives as a space
+            hint = "; a '+' in a URL query must be encoded as %2B (or use a trailing Z)"
+        raise InvalidField(name, f"an RFC 3339 time such as 2026-11-28T10:00:00Z{hint}") from None
     if when.tzinfo is None:
         raise InvalidField(name, "give a time zone, e.g. a trailing Z for UTC")
     return when

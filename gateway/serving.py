@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
 from collections.abc import Callable
 
 from aiohttp import web
+
+
+class AddressInUse(OSError):
+    """The port is taken: the command says so in one line, with the way out."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(errno.EADDRINUSE, f"{host}:{port} is in use")
+        self.host = host
+        self.port = port
 
 
 async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
@@ -16,6 +26,11 @@ async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        if exc.errno == errno.EADDRINUSE:
+            raise AddressInUse(host, port) from None
+        raise
     except BaseException:
         await runner.cleanup()
         raise

@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,7 @@ from gateway.sandbox import Faults, demo_accounts
 from gateway.state import DISPATCHER, RESOLVER
 from gateway.tenants import TenantDirectory
 from gateway.testing import plugin_harness
-from tests.processes import ROOT, gateway_process, sandbox_process, url_in
+from tests.processes import GATEWAY, ROOT, gateway_process, sandbox_process, url_in
 
 EXAMPLE = ROOT / "gateway.example.toml"
 SECRETS = {
@@ -196,14 +197,15 @@ async def test_deliveries_list_and_replay_for_operators(tmp_path: Path) -> None:
 
     listed = await asyncio.to_thread(run, "deliveries", "list", "--config", str(config))
     (line,) = listed.splitlines()
-    assert "pending" in line and "attempts=1" in line and "order.accepted" in line
+    assert "pending" in line and "attempts_made=1" in line and "order.accepted" in line
+    assert re.search(r"next_attempt=\d{4}-\d\d-\d\dT[\d:.]+Z ", line), line
     message_id = line.split()[0]
     replayed = await asyncio.to_thread(
         run, "deliveries", "replay", "--config", str(config), message_id
     )
     assert replayed.startswith("1 message(s) queued again")
     after = await asyncio.to_thread(run, "deliveries", "list", "--config", str(config))
-    assert "attempts=0" in after
+    assert "attempts_made=0" in after
 
 
 async def test_orders_unresolved_and_resolve_for_operators(
@@ -265,3 +267,80 @@ async def test_orders_unresolved_and_resolve_for_operators(
         assert order["status"] == "failed" and order["error"] == "NOT_PLACED"
         audit = (await gw.call("GET", "/v1/audit?decision=resolved", "ops")).body["data"]
         assert sorted(r["plugin"] for r in audit) == ["gateway", "operator:alice"]  # window, alice
+
+
+def test_version_and_the_environment_in_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and re.fullmatch(
+        r"gateway \d+\.\d+\.\d+\n", capsys.readouterr().out
+    )
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for variable in ("GATEWAY_CONFIG", "GATEWAY_LOG_LEVEL", "GATEWAY_PORT", "GATEWAY_SANDBOX_PORT"):
+        assert variable in text
+    assert "exit status" in text
+
+
+def test_gateway_config_names_the_file_for_every_command(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GATEWAY_CONFIG", str(example))
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    assert main(["config", "check"]) == 0
+    assert main(["tenants", "list"]) == 0
+    assert "shop: tenant" in capsys.readouterr().out
+
+
+def test_common_failures_are_one_line_with_the_way_out(
+    tmp_path: Path,
+    example: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["serve", "--config", str(tmp_path / "missing.toml")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "cp gateway.example.toml gateway.toml" in err and len(err.splitlines()) == 1
+    for name in SECRETS:
+        monkeypatch.delenv(name, raising=False)
+    assert main(["serve", "--config", str(example)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "MAIN_API_KEY is not set" in err and "--print-env" in err
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    example.write_text(
+        example.read_text().replace(
+            'url = "sqlite:///gateway.sqlite3"', 'url = "postgresql://127.0.0.1:9/x"'
+        )
+    )
+    assert main(["serve", "--config", str(example)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("storage unavailable:") and len(err.splitlines()) == 1
+
+
+def test_a_busy_port_says_so_in_one_line() -> None:
+    with sandbox_process() as provider:
+        port = provider.rsplit(":", 1)[1]
+        done = subprocess.run(
+            [*GATEWAY, "sandbox", "--port", port], capture_output=True, text=True, timeout=30
+        )
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith(f"cannot listen on 127.0.0.1:{port}: it is in use")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_sandbox_prints_the_exports_and_points_webhooks_at_a_gateway(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["sandbox", "--print-env"]) == 0
+    exports = capsys.readouterr().out.splitlines()
+    assert exports == [f"export {name}={value}" for name, value in SECRETS.items()]
+    with sandbox_process("--gateway-url", "http://127.0.0.1:9999") as provider:
+        accounts = httpx.get(f"{provider}/sandbox/accounts").json()
+    urls = {a["name"]: a["webhook_url"] for a in accounts["accounts"]}
+    assert urls == {
+        "main": "http://127.0.0.1:9999/provider-webhooks/main",
+        "partner": "http://127.0.0.1:9999/provider-webhooks/partner",
+    }

@@ -175,3 +175,11 @@ async def test_no_error_names_a_token_or_key(gateway: Gateway) -> None:
     for answer in answers:
         text = json.dumps(answer.body)
         assert not any(secret in text for secret in secrets)
+
+
+async def test_an_unencoded_plus_in_a_time_gets_a_hint(gateway: Gateway) -> None:
+    answer = await gateway.call("GET", "/v1/orders?created_after=2026-01-01T00:00:00+01:00")
+    assert answer.status == 400 and answer.body["error"]["details"]["field"] == "created_after"
+    assert "%2B" in answer.body["error"]["message"]
+    encoded = await gateway.call("GET", "/v1/orders?created_after=2026-01-01T00:00:00%2B01:00")
+    assert encoded.status == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 
 from gateway.clock import ManualClock
@@ -154,3 +155,19 @@ async def test_same_seed_gives_same_ids_and_codes() -> None:
     other = await run(Sandbox(sandbox_settings(seed=4), ManualClock()))
     assert first == second
     assert first != other
+
+
+async def test_a_scripted_delivered_quantity_that_cannot_be_met_is_refused(
+    provider: Provider,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        for outcome, says in [
+            ({"status": "completed", "delivered_quantity": 99}, "only a partial"),
+            ({"status": "partial", "delivered_quantity": 0}, "at least 1"),
+        ]:
+            async with http.post(
+                f"{provider.url}/sandbox/accounts/main/outcomes", json={"outcomes": [outcome]}
+            ) as answer:
+                assert answer.status == 400
+                assert says in (await answer.json())["detail"]
+    assert provider.sandbox.account("main").scripted == []

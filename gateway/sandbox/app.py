@@ -365,6 +365,16 @@ async def admin_script_outcomes(request: web.Request) -> web.Response:
             isinstance(delivered, bool) or not isinstance(delivered, int)
         ):
             raise _bad(f"outcomes[{i}].delivered_quantity: must be an integer")
+        if delivered is not None and status is not Status.PARTIAL:
+            raise _bad(
+                f"outcomes[{i}].delivered_quantity: only a partial outcome takes one "
+                "(completed delivers every unit, failed none)"
+            )
+        if delivered is not None and delivered < 1:
+            raise _bad(
+                f"outcomes[{i}].delivered_quantity: a partial delivers at least 1 unit "
+                "(none is a failed outcome)"
+            )
         outcomes.append(
             Outcome(
                 status,

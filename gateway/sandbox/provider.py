@@ -292,6 +292,14 @@ class Sandbox:
                 message = message or "The item went out of stock"
             else:  # partial: some units, never all; none at all degrades to failed below
                 delivered = min(outcome.delivered_quantity or units // 2, units - 1)
+                if outcome.delivered_quantity and delivered != outcome.delivered_quantity:
+                    log.warning(
+                        "sandbox_partial_lowered",
+                        order_id=order.id,
+                        scripted=outcome.delivered_quantity,
+                        delivered=delivered,
+                        reason=f"a partial of {units} unit(s) delivers fewer than {units}",
+                    )
         elif self.roll(account.faults.fail_order_rate):
             status, delivered = Status.FAILED, 0
             error, message = "SUPPLIER_ERROR", "The supplier rejected the order"
