@@ -18,7 +18,6 @@ session per account (`gateway.provider_http` says why, with the numbers).
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -46,7 +45,7 @@ from gateway.errors import (
     ProviderUnavailable,
 )
 from gateway.metrics import Metrics
-from gateway.provider_http import ProviderHttp
+from gateway.provider_http import ProviderHttp, provider_statuses
 from generated.api.account import get_balance
 from generated.api.auth import exchange_token
 from generated.api.catalog import download_catalog, download_personal_catalog
@@ -68,10 +67,6 @@ log = structlog.get_logger()
 
 T = TypeVar("T")
 
-# Statuses the provider answered during the current request, for the canonical log line.
-provider_statuses: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
-    "provider_statuses", default=None
-)
 
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=2)
 

@@ -89,6 +89,65 @@ class OrderRecord:
     unresolved: str | None = None
 
 
+# --- the catalog, as the gateway reads the provider's snapshot ---------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    type: str
+    required: bool
+    options: tuple[Choice, ...]
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    id: int
+    name: str
+    product_type: str
+    price: Decimal
+    subscriber_price: Decimal | None
+    stock: int | None
+    min_quantity: Decimal
+    max_quantity: Decimal
+    available: bool
+    fields: tuple[FormField, ...]
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> CatalogItem:
+        sub = record.get("subscriber_price")
+        return cls(
+            id=int(record["id"]),
+            name=str(record["name"]),
+            product_type=str(record["product_type"]),
+            price=decimal_from_provider(record["price"]),
+            subscriber_price=None if sub is None else decimal_from_provider(sub),
+            stock=record.get("stock"),
+            min_quantity=decimal_from_provider(record.get("min_quantity", 1)),
+            max_quantity=decimal_from_provider(record.get("max_quantity", 1)),
+            available=bool(record.get("available", True)),
+            fields=tuple(
+                FormField(
+                    name=str(f["name"]),
+                    label=str(f.get("label", f["name"])),
+                    type=str(f.get("type", "text")),
+                    required=bool(f.get("required", True)),
+                    options=tuple(
+                        Choice(int(o["id"]), str(o["name"])) for o in f.get("options") or ()
+                    ),
+                )
+                for f in record.get("fields") or ()
+            ),
+        )
+
+
 def unresolved_state(order: OrderRecord) -> str:
     """Why an order is not settled yet: `resending` (its outcome is unknown and the gateway
     is finding out), `awaiting_webhook` (placed, no provider id yet) or `operator`."""

@@ -138,4 +138,4 @@ def gateway_delivery_exhausted(
 def gateway_routes() -> list[web.RouteDef] | None:
     """HTTP routes the plugin adds to the gateway, collected once at start. A
     route is under the gateway's middleware (request ids, error shape, logs);
-    use `gateway.http.authenticate(request)` for tenant auth."""
+    use `gateway.plugin_api.authenticate(request)` for tenant auth."""

@@ -17,9 +17,9 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from gateway.accounts import provider_statuses
 from gateway.errors import GatewayError, InvalidJson, PayloadTooLarge, Unauthenticated
 from gateway.metrics import Metrics
+from gateway.provider_http import provider_statuses
 from gateway.storage import StorageUnavailable
 from gateway.tenants import Tenant, TenantDirectory
 

@@ -31,9 +31,9 @@ from typing import Any
 import structlog
 
 from gateway.accounts import AccountSession, OutcomeUnknown
-from gateway.catalog import AccountCatalog, CatalogItem, CatalogUnavailable
+from gateway.catalog import AccountCatalog, CatalogUnavailable
 from gateway.clock import Clock, stamp
-from gateway.domain import OrderRecord, OrderStatus, PlaceRequest, ProviderOrder
+from gateway.domain import CatalogItem, OrderRecord, OrderStatus, PlaceRequest, ProviderOrder
 from gateway.errors import (
     AccountNotAllowed,
     Conflict,

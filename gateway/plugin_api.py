@@ -17,18 +17,24 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pluggy
 
-from gateway.catalog import CatalogItem
-from gateway.clock import Clock
-from gateway.domain import OrderRecord, OrderStatus, PlaceRequest, ProviderOrder, money_text
-from gateway.storage.database import StorageUnavailable
+from gateway import cursors, params
+from gateway.clock import Clock, isoformat_z, stamp, unstamp
+from gateway.domain import (
+    CatalogItem,
+    OrderRecord,
+    OrderStatus,
+    PlaceRequest,
+    ProviderOrder,
+    money_text,
+)
+from gateway.errors import BadRequest, Forbidden, GatewayError, InvalidField, NotFound
+from gateway.http import authenticate  # a plugin's own routes check tokens as the API does
+from gateway.storage.database import Database, StorageUnavailable, Transaction
 from gateway.tenants import Tenant
-
-if TYPE_CHECKING:
-    from gateway.storage import Database
 
 PROJECT = "order_gateway"
 ENTRY_POINT_GROUP = "order_gateway.plugins"
@@ -147,7 +153,13 @@ class PluginContext:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "BadRequest",
     "CatalogItem",
+    "Database",
+    "Forbidden",
+    "GatewayError",
+    "InvalidField",
+    "NotFound",
     "OrderIntent",
     "OrderRecord",
     "OrderStatus",
@@ -161,6 +173,13 @@ __all__ = [
     "Settlement",
     "StorageUnavailable",
     "Tenant",
+    "Transaction",
+    "authenticate",
+    "cursors",
     "hookimpl",
+    "isoformat_z",
     "money_text",
+    "params",
+    "stamp",
+    "unstamp",
 ]

@@ -19,6 +19,7 @@ place-order in either case is treated as possibly placed.
 
 from __future__ import annotations
 
+import contextvars
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,11 @@ from typing import Any
 import aiohttp
 import httpx
 from multidict import CIMultiDict
+
+# Statuses the provider answered during the current request, for the canonical log line.
+provider_statuses: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "provider_statuses", default=None
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gateway.catalog import CatalogItem
 from gateway.clock import isoformat_z
-from gateway.domain import OrderRecord, money_text, quantity_text, unresolved_state
+from gateway.domain import CatalogItem, OrderRecord, money_text, quantity_text, unresolved_state
 
 
 def order_view(order: OrderRecord, *, show_codes: bool) -> dict[str, Any]:

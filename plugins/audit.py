@@ -35,11 +35,9 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from gateway import cursors, params
-from gateway.clock import isoformat_z, stamp, unstamp
-from gateway.errors import Forbidden, InvalidField
-from gateway.http import authenticate
 from gateway.plugin_api import (
+    Forbidden,
+    InvalidField,
     OrderIntent,
     OrderRecord,
     PluginContext,
@@ -48,10 +46,16 @@ from gateway.plugin_api import (
     Resolution,
     SettingsError,
     StorageUnavailable,
+    Transaction,
+    authenticate,
+    cursors,
     hookimpl,
+    isoformat_z,
     money_text,
+    params,
+    stamp,
+    unstamp,
 )
-from gateway.storage import Transaction
 
 log = structlog.get_logger()
 

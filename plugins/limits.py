@@ -37,9 +37,9 @@ from gateway.plugin_api import (
     Reject,
     SettingsError,
     Settlement,
+    Transaction,
     hookimpl,
 )
-from gateway.storage import Transaction
 
 log = structlog.get_logger()
 

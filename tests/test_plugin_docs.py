@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from importlib.metadata import entry_points
 
 from gateway import hookspecs
@@ -51,3 +53,13 @@ async def test_the_installed_example_plugin_runs_by_its_config_name(
     refused = await gateway.place(item_id=1002)
     assert refused.status == 403
     assert refused.body["error"]["details"] == {"plugin": "allowlist", "field": "item_id"}
+
+
+def test_importing_the_plugin_surface_does_not_load_the_provider_client() -> None:
+    code = (
+        "import sys, gateway.plugin_api, plugins.audit, plugins.limits, plugins.validation;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'generated'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
