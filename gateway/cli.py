@@ -276,7 +276,10 @@ def _secrets(config: Config) -> dict[str, AccountSecrets]:
 def _run_config_check(args: argparse.Namespace) -> int:
     from gateway.config import check_secrets, load
 
+    from gateway.plugin_host import PluginHost
+
     config = load(args.file)
+    PluginHost(config.plugins)  # each plugin checks its own settings, as `serve` has them do
     check_secrets(config)
     print(f"{args.file}: ok")
     print(f"  storage: {config.storage_url.split(':', 1)[0]}")

@@ -74,6 +74,17 @@ def test_config_check_names_a_missing_secret(
             ('accounts = ["main", "partner"]', 'accounts = ["main", "nope"]'),
             "tenants.shop.accounts",
         ),
+        (  # a plugin's own settings: refused by check exactly as by serve
+            ('balance_floor = { main = "50.00" }', 'balance_floor = { main = "lots" }'),
+            "plugins.limits.balance_floor.main",
+        ),
+        (
+            (
+                'enabled = ["validation", "limits", "audit"]',
+                'enabled = ["validation", "limits", "audit", "nope"]',
+            ),
+            "plugins.enabled",
+        ),
     ],
 )
 def test_config_check_names_the_wrong_key(
