@@ -35,9 +35,9 @@ def test_every_hook_has_a_docstring_and_the_gating_ones_are_named() -> None:
 
 def test_built_ins_and_the_example_register_through_the_entry_point_group() -> None:
     found = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    assert found["validation"] == "plugins.validation:ValidationPlugin"
-    assert found["limits"] == "plugins.limits:LimitsPlugin"
-    assert found["audit"] == "plugins.audit:AuditPlugin"
+    assert found["validation"] == "order_gateway_plugins.validation:ValidationPlugin"
+    assert found["limits"] == "order_gateway_plugins.limits:LimitsPlugin"
+    assert found["audit"] == "order_gateway_plugins.audit:AuditPlugin"
     assert found.get("allowlist") == "gateway_allowlist:AllowlistPlugin", (
         "install the example plugin: pip install -e ./examples/gateway-allowlist"
     )
@@ -57,7 +57,8 @@ async def test_the_installed_example_plugin_runs_by_its_config_name(
 
 def test_importing_the_plugin_surface_does_not_load_the_provider_client() -> None:
     code = (
-        "import sys, gateway.plugin_api, plugins.audit, plugins.limits, plugins.validation;"
+        "import sys, gateway.plugin_api, order_gateway_plugins.audit,"
+        " order_gateway_plugins.limits, order_gateway_plugins.validation;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'generated'))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
