@@ -275,7 +275,6 @@ def _secrets(config: Config) -> dict[str, AccountSecrets]:
 
 def _run_config_check(args: argparse.Namespace) -> int:
     from gateway.config import check_secrets, load
-
     from gateway.plugin_host import PluginHost
 
     config = load(args.file)

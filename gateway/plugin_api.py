@@ -23,6 +23,7 @@ import pluggy
 
 from gateway import cursors, params
 from gateway.clock import Clock, isoformat_z, stamp, unstamp
+from gateway.config import ConfigError
 from gateway.domain import (
     CatalogItem,
     OrderRecord,
@@ -155,6 +156,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "BadRequest",
     "CatalogItem",
+    "ConfigError",
     "Database",
     "Forbidden",
     "GatewayError",
