@@ -14,6 +14,10 @@ Calling rules (the same for every hook):
   block) is skipped for the others, in every hook that concerns an order.
 - Arguments may be added to a hook, never renamed; an implementation may
   take any subset of them.
+
+Each spec says in one line what it is; when it runs, what it may change, how
+it refuses and an example are in one place, the plugin guide (docs/plugins.md),
+and a test keeps the guide's signatures equal to these.
 """
 
 from __future__ import annotations
@@ -44,98 +48,61 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 def gateway_select_account(
     tenant: Tenant, requested: str | None, request: PlaceRequest
 ) -> str | None:
-    """Choose the provider account for an order, before anything else runs.
-
-    Sees the tenant, the account the tenant asked for (or None) and the order.
-    Return an account name to choose it (the first non-None answer wins; it
-    must be one of the tenant's accounts), or None to leave the choice to the
-    next plugin and finally to the default: the requested account, else the
-    tenant's default. Reject with `Reject`.
-    """
+    """Choose the provider account for an order (gating, first answer wins)."""
 
 
 @hookspec
 def gateway_validate_order(intent: OrderIntent) -> None:
-    """Check an order before any provider call or reservation.
-
-    Sees the tenant, account, request and catalog item in `intent`. May not
-    change the order (it may leave notes in `intent.extra`). Refuse it by
-    raising `Reject(code, message, field=...)`.
-    """
+    """Refuse an order before anything is written (gating)."""
 
 
 @hookspec
 def gateway_reserve(intent: OrderIntent) -> None:
-    """Reserve what the order may spend (budgets, balance floors), after validation.
-
-    Runs just before the intent is written and the provider is called. Refuse
-    by raising `Reject`. Every reservation made here is later answered by
-    `gateway_settle` for the same `intent.order_id`: placed, released, or
-    final. If a later plugin refuses the order, earlier reservations are
-    released.
-    """
+    """Reserve what an order may spend, after its intent is written (gating)."""
 
 
 @hookspec
 def gateway_settle(settlement: Settlement, transaction: Transaction | None) -> None:
-    """Settle a reservation: `placed` (charged at the provider's actual price),
-    `released` (refused: give it all back), `unknown` (answer lost: keep it),
-    `final` (terminal status: `charged` is what stays spent, `refunded` what the
-    provider refunded from a partial or failed order). When `transaction` is
-    given, the change that caused the settlement is being written in it: write
-    through it so both commit together (and never open another one meanwhile),
-    awaiting nothing but its own methods (on SQLite the whole transaction runs in
-    the database thread; do other I/O in `gateway_order_settled`).
-    Notification rules apply: an exception is logged, never raised to the tenant."""
+    """Settle a reservation: placed, released, unknown or final (notification)."""
 
 
 @hookspec
 def gateway_wrap_provider_call(intent: OrderIntent) -> AbstractAsyncContextManager[Any] | None:
-    """Return an async context manager to run around the provider's place-order
-    call (timing, tracing), or None. Entered in calling order, exited in reverse;
-    it sees exceptions from the call but should not swallow them."""
+    """An async context manager around the provider call (gating)."""
 
 
 @hookspec
 def gateway_order_accepted(intent: OrderIntent, order: OrderRecord) -> None:
-    """The provider accepted the order (status `pending`), or its answer was lost
-    (`unknown`). Notification: may not change anything."""
+    """The gateway accepted an order: placed, or its answer lost (notification)."""
 
 
 @hookspec
 def gateway_order_rejected(intent: OrderIntent, rejection: Rejection) -> None:
-    """The order was refused: `rejection.by` names the plugin, or is `"provider"`.
-    Runs even when a gating plugin vetoed the order. Notification."""
+    """An order was refused, by a plugin or the provider (notification)."""
 
 
 @hookspec
 def gateway_order_settled(order: OrderRecord) -> None:
-    """An order reached a terminal status (completed, partial, failed), from the
-    provider's webhook or a read. Runs once per order. Notification."""
+    """An order reached a terminal status, once (notification)."""
 
 
 @hookspec
 def gateway_order_resolved(order: OrderRecord, resolution: Resolution) -> None:
-    """An order whose outcome was unknown became known, or was handed to an operator
-    (`resolution.outcome` is `ambiguous`). Notification."""
+    """An order whose outcome was unknown became known (notification)."""
 
 
 @hookspec
 def gateway_provider_webhook(account: str, event: ProviderOrder, order: OrderRecord | None) -> None:
-    """A verified provider webhook arrived for `account`; `order` is the gateway's
-    order it concerns (None for dashboard or older orders). Notification."""
+    """A verified provider webhook arrived (notification)."""
 
 
 @hookspec
 def gateway_delivery_exhausted(
     tenant: str, subscription_id: str, message_id: str, event_type: str
 ) -> None:
-    """A tenant webhook delivery used its last attempt and went to the dead letter
-    (or its endpoint was disabled). Notification."""
+    """A tenant delivery went to the dead letter (notification)."""
 
 
 @hookspec
 def gateway_routes() -> list[web.RouteDef] | None:
-    """HTTP routes the plugin adds to the gateway, collected once at start. A
-    route is under the gateway's middleware (request ids, error shape, logs);
-    use `gateway.plugin_api.authenticate(request)` for tenant auth."""
+    """HTTP routes the plugin serves under the gateway's middleware."""

@@ -64,3 +64,18 @@ def test_importing_the_plugin_surface_does_not_load_the_provider_client() -> Non
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_every_field_of_every_object_a_hook_receives_is_in_the_guide() -> None:
+    from dataclasses import fields
+
+    from gateway import plugin_api
+
+    section = GUIDE.split("## What the hooks receive", 1)[1].split("\n## ", 1)[0]
+    for name in (
+        "OrderIntent", "PlaceRequest", "Tenant", "CatalogItem", "Settlement", "Rejection",
+        "Resolution", "OrderRecord", "ProviderOrder", "PluginContext",
+    ):  # fmt: skip
+        assert f"`{name}`" in section, name
+        for field in fields(getattr(plugin_api, name)):
+            assert f"`{field.name}`" in section or f"`{field.name}(" in section, (name, field.name)
