@@ -91,7 +91,7 @@ async def resolve_order(request: web.Request) -> web.Response:
         raise InvalidField("provider_order_id", "the provider's order id, a uuid string")
     if not isinstance(not_placed, bool):
         raise InvalidField("not_placed", "true or false")
-    order = await request.app[DESK].resolve_by_operator(
+    order = await request.app[DESK].outcomes.resolve_by_operator(
         request.match_info["order_id"],
         provider_order_id=provider_order_id,
         not_placed=not_placed,

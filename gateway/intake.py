@@ -55,7 +55,7 @@ async def provider_webhook(request: web.Request) -> web.Response:
         raise BadRequest(
             "the webhook body does not match the provider's documented payload"
         ) from exc
-    record, duplicate = await request.app[DESK].provider_event(account, seen, body)
+    record, duplicate = await request.app[DESK].outcomes.provider_event(account, seen, body)
     metrics.labels(account=account, outcome="duplicate" if duplicate else "applied").inc()
     log.info(
         "provider_webhook_received",

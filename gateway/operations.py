@@ -118,6 +118,6 @@ async def resolve_order(
     operator: str,
 ) -> OrderRecord:
     async with offline_gateway(config, secrets) as app:
-        return await app[DESK].resolve_by_operator(
+        return await app[DESK].outcomes.resolve_by_operator(
             order_id, provider_order_id=provider_order_id, not_placed=not_placed, operator=operator
         )

@@ -42,7 +42,7 @@ class Reconciler:
                 # Placed (the provider refused a duplicate of its reference) but its webhook
                 # never came, and the provider has no lookup by reference: an operator's.
                 counts["unreadable"] += 1
-                await self.desk.give_up(
+                await self.desk.outcomes.give_up(
                     order,
                     f"placed at the provider, but no webhook came within "
                     f"{self.after.total_seconds():g} s and the provider has no lookup by "
@@ -56,7 +56,7 @@ class Reconciler:
                 log.warning("reconcile_read_failed", order_id=order.id, error=exc.code)
                 continue
             counts["read"] += 1
-            after = await self.desk.apply_read(order, seen)
+            after = await self.desk.outcomes.apply_read(order, seen)
             if after.status.terminal:
                 counts["settled"] += 1
             elif after.status == order.status:

@@ -172,11 +172,11 @@ class Resolver:
     async def _take(self, order: OrderRecord, now: datetime) -> str:
         """Do what is due for one abandoned order; returns what became of it."""
         if order.resend_at is None:  # its request stopped before the provider was asked
-            failed = await self.desk.fail_never_sent(order)
+            failed = await self.desk.outcomes.fail_never_sent(order)
             return Verdict.NOT_PLACED.value if failed else "skipped"
         session = self.desk.sessions.get(order.account)
         if session is None:
-            await self.desk.give_up(
+            await self.desk.outcomes.give_up(
                 order,
                 f"account {order.account!r} is no longer in the config, so the order cannot "
                 f"be re-sent; look for reference {order.reference} in its provider dashboard",
@@ -185,7 +185,7 @@ class Resolver:
         if now - order.created_at > self.window:
             if not await self._claim(order, session):
                 return "skipped"
-            await self.desk.give_up(order, self._past_window(order))
+            await self.desk.outcomes.give_up(order, self._past_window(order))
             return "expired"
         if not await self._claim(order, session):
             return "skipped"
@@ -214,7 +214,7 @@ class Resolver:
         self.desk.placing.add(order.id)
         try:
             outcome = await resend(session, order)
-            await self.desk.conclude(order, outcome)
+            await self.desk.outcomes.conclude(order, outcome)
         finally:
             self.desk.placing.discard(order.id)
         return outcome

@@ -365,7 +365,7 @@ async def test_an_intent_taken_over_as_never_sent_is_not_sent_by_its_own_request
         owner="gwi_slow",
     )  # fmt: skip
     assert await desk.ledger.record_intent(intent) is None
-    assert await desk.fail_never_sent(intent)  # another process thought gwi_slow dead
+    assert await desk.outcomes.fail_never_sent(intent)  # another process thought gwi_slow dead
     assert not await desk.ledger.mark_sending(intent.id, "gwi_slow", now)  # so it sends nothing
     assert (await read(gateway, intent.id))["error"] == "NOT_PLACED"
 
@@ -374,14 +374,14 @@ async def test_a_storage_failure_after_sending_answers_202_and_the_resolver_find
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     desk = gateway.app[DESK]
-    real = desk.conclude
+    real = desk.outcomes.conclude
 
     async def storage_fails(*args: Any, **kwargs: Any) -> Any:
         raise StorageUnavailable("PostgreSQL: ConnectionResetError")
 
-    monkeypatch.setattr(desk, "conclude", storage_fails)
+    monkeypatch.setattr(desk.outcomes, "conclude", storage_fails)
     answer = await gateway.place(item_id=1001)
-    monkeypatch.setattr(desk, "conclude", real)
+    monkeypatch.setattr(desk.outcomes, "conclude", real)
     assert answer.status == 202 and answer.body["status"] == "unknown" and answer.body["id"]
     assert len(gateway.provider.sandbox.orders) == 1  # placed; not recorded
     assert (await resolve_due(gateway, 10))[Verdict.EXISTS.value] == 1  # past the lease
