@@ -23,7 +23,7 @@ from httpx_aiohttp import AiohttpTransport
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.provider_http import ProviderHttp
+from gateway.provider.transport import ProviderHttp
 from gateway.sandbox import demo_accounts
 from generated.api.account import get_balance
 from generated.api.auth import exchange_token

@@ -13,21 +13,25 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from gateway import api_catalog, api_orders, api_webhooks, intake, ops
-from gateway.accounts import AccountSession
-from gateway.catalog import AccountCatalog, CatalogUnavailable
+from gateway.api import catalog as api_catalog
+from gateway.api import intake, ops
+from gateway.api import orders as api_orders
+from gateway.api import webhooks as api_webhooks
+from gateway.api.edge import MAX_BODY, METRICS, TENANTS, edge
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
-from gateway.delivery import Dispatcher
-from gateway.events import Outbox
-from gateway.http import MAX_BODY, METRICS, TENANTS, edge
-from gateway.instances import Instance
-from gateway.ledger import Ledger
+from gateway.hooks.host import PluginHost
 from gateway.metrics import Metrics
-from gateway.orders import OrderDesk
-from gateway.plugin_host import PluginHost
-from gateway.reconcile import Reconciler
-from gateway.resolution import Resolver
+from gateway.orders.desk import OrderDesk
+from gateway.orders.instances import Instance
+from gateway.orders.ledger import Ledger
+from gateway.orders.reconcile import Reconciler
+from gateway.orders.resolution import Resolver
+from gateway.outbox.dispatcher import Dispatcher
+from gateway.outbox.events import Outbox
+from gateway.outbox.subscriptions import Subscriptions
+from gateway.provider.accounts import AccountSession
+from gateway.provider.catalog import AccountCatalog, CatalogUnavailable
 from gateway.state import (
     CATALOGS,
     CONFIG,
@@ -44,7 +48,6 @@ from gateway.state import (
     WEBHOOK_SECRETS,
 )
 from gateway.storage import StorageUnavailable, open_database
-from gateway.subscriptions import Subscriptions
 from gateway.tenants import TenantDirectory
 
 log = structlog.get_logger()

@@ -275,7 +275,7 @@ def _secrets(config: Config) -> dict[str, AccountSecrets]:
 
 def _run_config_check(args: argparse.Namespace) -> int:
     from gateway.config import check_secrets, load
-    from gateway.plugin_host import PluginHost
+    from gateway.hooks.host import PluginHost
 
     config = load(args.file)
     PluginHost(config.plugins)  # each plugin checks its own settings, as `serve` has them do
@@ -322,7 +322,7 @@ def _run_tenants(args: argparse.Namespace) -> int:
 
 def _run_plugins(args: argparse.Namespace) -> int:
     from gateway.config import load
-    from gateway.plugin_host import PluginHost
+    from gateway.hooks.host import PluginHost
 
     host = PluginHost(load(args.config).plugins)
     for position, plugin in enumerate(host.describe(), start=1):

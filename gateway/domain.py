@@ -1,4 +1,4 @@
-"""The gateway's own types. Only `gateway.accounts` knows the generated client's types."""
+"""The gateway's own types. Only `gateway.provider.accounts` knows the generated client's types."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from gateway.app import AccountSecrets, Settings, create_app
 from gateway.clock import SystemClock, stamp
 from gateway.config import Config, ConfigError
 from gateway.domain import OrderRecord
-from gateway.ledger import Ledger
+from gateway.orders.ledger import Ledger
 from gateway.state import DESK
 from gateway.storage import open_database
 from gateway.views import unresolved_view

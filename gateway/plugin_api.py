@@ -7,7 +7,7 @@ naming the key when it is wrong, and the gateway will not start. If the class
 has `async def start(self, context)` and `async def stop(self)`, they run when
 the app starts and stops; `context` gives the clock and the database. SQL in
 its `migrations` tuple is applied once, in order, before `start`. Its methods
-marked `@hookimpl` run at the points `gateway.hookspecs` documents; any of
+marked `@hookimpl` run at the points `gateway.hooks.specs` documents; any of
 them may be `async def`.
 """
 
@@ -21,7 +21,9 @@ from typing import Any
 
 import pluggy
 
-from gateway import cursors, params
+from gateway import cursors
+from gateway.api import params
+from gateway.api.edge import authenticate  # a plugin's own routes check tokens as the API does
 from gateway.clock import Clock, isoformat_z, stamp, unstamp
 from gateway.config import ConfigError
 from gateway.domain import (
@@ -33,7 +35,6 @@ from gateway.domain import (
     money_text,
 )
 from gateway.errors import BadRequest, Forbidden, GatewayError, InvalidField, NotFound
-from gateway.http import authenticate  # a plugin's own routes check tokens as the API does
 from gateway.storage.database import Database, StorageUnavailable, Transaction
 from gateway.tenants import Tenant
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.accounts import AccountSession
-from gateway.catalog import AccountCatalog
 from gateway.config import Config
-from gateway.delivery import Dispatcher
-from gateway.instances import Instance
-from gateway.ledger import Ledger
-from gateway.orders import OrderDesk
-from gateway.plugin_host import PluginHost
-from gateway.reconcile import Reconciler
-from gateway.resolution import Resolver
+from gateway.hooks.host import PluginHost
+from gateway.orders.desk import OrderDesk
+from gateway.orders.instances import Instance
+from gateway.orders.ledger import Ledger
+from gateway.orders.reconcile import Reconciler
+from gateway.orders.resolution import Resolver
+from gateway.outbox.dispatcher import Dispatcher
+from gateway.outbox.subscriptions import Subscriptions
+from gateway.provider.accounts import AccountSession
+from gateway.provider.catalog import AccountCatalog
 from gateway.storage import Database
-from gateway.subscriptions import Subscriptions
 
 CONFIG = web.AppKey("config", Config)
 DATABASE = web.AppKey("database", Database)

@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from gateway.ops import tenant_openapi
+from gateway.api.ops import tenant_openapi
 from tests.processes import gateway_process
 
 

@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 
 from gateway.domain import OrderRecord, OrderStatus, PlaceRequest
-from gateway.orders import request_hash
-from gateway.resolution import Verdict
+from gateway.orders.desk import request_hash
+from gateway.orders.resolution import Verdict
 from gateway.sandbox import Faults
 from gateway.state import DATABASE, DESK, DISPATCHER, LEDGER, RECONCILER, RESOLVER
 from gateway.storage import StorageUnavailable

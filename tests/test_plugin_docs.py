@@ -6,10 +6,10 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
-from gateway import hookspecs
-from gateway.hookdocs import hooks
+from gateway.hooks import specs as hookspecs
+from gateway.hooks.docs import hooks
+from gateway.hooks.host import GATING
 from gateway.plugin_api import ENTRY_POINT_GROUP
-from gateway.plugin_host import GATING
 from tests.conftest import GatewayFactory
 from tests.processes import ROOT
 

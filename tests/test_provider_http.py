@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from gateway.provider_http import ProviderHttp
+from gateway.provider.transport import ProviderHttp
 from generated.api.account import get_balance
 from generated.client import Client
 from generated.models import Balance

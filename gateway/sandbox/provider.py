@@ -26,8 +26,8 @@ import aiohttp
 import jwt
 import structlog
 
-from gateway.catalog_format import write_snapshot
 from gateway.clock import Clock, isoformat_z
+from gateway.provider.snapshot import write_snapshot
 from gateway.sandbox.model import (
     Account,
     Faults,

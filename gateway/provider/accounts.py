@@ -12,7 +12,7 @@ answers into the gateway's own types and errors:
   `OutcomeUnknown`: it may have been placed, so it is never retried blindly.
 
 Transport: the generated client sends through `ProviderHttp`, an aiohttp
-session per account (`gateway.provider_http` says why, with the numbers).
+session per account (`gateway.provider.transport` says why, with the numbers).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from gateway.errors import (
     ProviderUnavailable,
 )
 from gateway.metrics import Metrics
-from gateway.provider_http import ProviderHttp, provider_statuses
+from gateway.provider.transport import ProviderHttp, provider_statuses
 from generated.api.account import get_balance
 from generated.api.auth import exchange_token
 from generated.api.catalog import download_catalog, download_personal_catalog

@@ -277,7 +277,7 @@ class Ledger:
             "UPDATE orders SET updated_at = $2 WHERE id = $1", order_id, stamp(self.clock.now())
         )
 
-    # --- orders whose outcome is unknown (gateway.resolution) ---------------------------
+    # --- orders whose outcome is unknown (gateway.orders.resolution) ---------------------------
 
     async def mark_sending(self, order_id: str, owner: str, lease: datetime) -> bool:
         """Just before the provider is asked: from now on the order may exist there, so

@@ -10,8 +10,8 @@ body returns the existing order (200), a different body is a 409. An
 `Idempotency-Key` replays the first stored response (an `unknown` one as the
 order stands now); the same key with another body is a 422, and while the
 first call is still running a 409. A key or an order held by a process that
-died is taken over within seconds (`gateway.instances`). A lost provider
-answer leaves the order `unknown` (202) until `gateway.resolution` finds out
+died is taken over within seconds (`gateway.orders.instances`). A lost provider
+answer leaves the order `unknown` (202) until `gateway.orders.resolution` finds out
 the truth; events to tenants never go back from a later state to `unknown`.
 """
 
@@ -30,8 +30,6 @@ from typing import Any
 
 import structlog
 
-from gateway.accounts import AccountSession, OutcomeUnknown
-from gateway.catalog import AccountCatalog, CatalogUnavailable
 from gateway.clock import Clock, stamp
 from gateway.domain import CatalogItem, OrderRecord, OrderStatus, PlaceRequest
 from gateway.errors import (
@@ -44,14 +42,16 @@ from gateway.errors import (
     IdempotencyMismatch,
     NotFound,
 )
-from gateway.events import Outbox
-from gateway.instances import Instance
-from gateway.ledger import Claim, KeyClaim, Ledger, OrderFilters, OrderScope
+from gateway.hooks.host import PluginHost
 from gateway.metrics import Metrics
-from gateway.outcomes import Outcomes, is_uuid
+from gateway.orders.instances import Instance
+from gateway.orders.ledger import Claim, KeyClaim, Ledger, OrderFilters, OrderScope
+from gateway.orders.outcomes import Outcomes, is_uuid
+from gateway.orders.resolution import NOT_PLACED, Outcome, Verdict, resend
+from gateway.outbox.events import Outbox
 from gateway.plugin_api import OrderIntent, Rejection, Settlement
-from gateway.plugin_host import PluginHost
-from gateway.resolution import NOT_PLACED, Outcome, Verdict, resend
+from gateway.provider.accounts import AccountSession, OutcomeUnknown
+from gateway.provider.catalog import AccountCatalog, CatalogUnavailable
 from gateway.storage import StorageUnavailable
 from gateway.tenants import Tenant
 from gateway.views import order_view

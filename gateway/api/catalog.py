@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import params
-from gateway.catalog import AccountCatalog
+from gateway.api import params
+from gateway.api.edge import authenticate
 from gateway.domain import money_text
 from gateway.errors import Forbidden, InvalidField, NotFound
-from gateway.http import authenticate
+from gateway.provider.catalog import AccountCatalog
 from gateway.state import CATALOGS, CONFIG, DESK, SESSIONS
 from gateway.tenants import Tenant
 from gateway.views import item_view

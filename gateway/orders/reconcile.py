@@ -5,7 +5,7 @@ webhook can be lost. Orders still `pending` or `processing`
 `reconcile_after_seconds` after their last change are read again with the
 provider's order id, and their state applied exactly as a webhook's would be
 (ledger, reservations, tenant events). `unknown` orders are the resolver's
-(`gateway.resolution`). A placed order without a provider id (the provider
+(`gateway.orders.resolution`). A placed order without a provider id (the provider
 refused a duplicate of its reference) cannot be read: the provider has no
 lookup by merchant_order_id. When its webhook has not come by then, it goes
 to an operator (`gateway orders unresolved`).
@@ -21,7 +21,7 @@ import structlog
 from gateway.clock import Clock
 from gateway.config import WebhooksConfig
 from gateway.errors import GatewayError
-from gateway.orders import OrderDesk
+from gateway.orders.desk import OrderDesk
 from gateway.storage import StorageUnavailable
 
 log = structlog.get_logger()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator
 
-from gateway import hookspecs
+from gateway.hooks import specs as hookspecs
 
 
 def hooks() -> Iterator[tuple[str, str]]:

@@ -20,7 +20,7 @@ again can never place it twice. Its answer is the oracle:
   decides, after looking at the provider's dashboard for the reference.
 
 An order is only re-sent once the request that placed it has ended (or its
-process has died: `gateway.instances`), so two sendings never overlap. An
+process has died: `gateway.orders.instances`), so two sendings never overlap. An
 intent whose request stopped before the provider was asked (it is marked just
 before the call) was never sent: it fails as `NOT_PLACED` and its reservation
 is released, rather than be placed later without the reservation that its
@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from gateway.accounts import AccountSession, OutcomeUnknown
 from gateway.clock import Clock
 from gateway.domain import OrderRecord, PlaceRequest, ProviderOrder
 from gateway.errors import (
@@ -49,12 +48,13 @@ from gateway.errors import (
     ProviderBusy,
     ProviderRejected,
 )
-from gateway.instances import Instance
 from gateway.metrics import Metrics
+from gateway.orders.instances import Instance
+from gateway.provider.accounts import AccountSession, OutcomeUnknown
 from gateway.storage import StorageUnavailable
 
 if TYPE_CHECKING:
-    from gateway.orders import OrderDesk
+    from gateway.orders.desk import OrderDesk
 
 log = structlog.get_logger()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import params
+from gateway.api import params
+from gateway.api.edge import REQUEST_ID, authenticate, read_json
 from gateway.errors import Forbidden, InvalidField
-from gateway.http import REQUEST_ID, authenticate, read_json
-from gateway.ledger import OrderFilters
+from gateway.orders.ledger import OrderFilters
 from gateway.state import DESK
 from gateway.tenants import Tenant
 from gateway.views import order_view, unresolved_view

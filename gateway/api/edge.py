@@ -19,7 +19,7 @@ from aiohttp import web
 
 from gateway.errors import GatewayError, InvalidJson, PayloadTooLarge, Unauthenticated
 from gateway.metrics import Metrics
-from gateway.provider_http import provider_statuses
+from gateway.provider.transport import provider_statuses
 from gateway.storage import StorageUnavailable
 from gateway.tenants import Tenant, TenantDirectory
 

@@ -11,8 +11,8 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from gateway.api.edge import METRICS
 from gateway.clock import isoformat_z
-from gateway.http import METRICS
 from gateway.state import CATALOGS, DATABASE, SESSIONS
 
 
@@ -78,7 +78,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 @functools.cache
 def tenant_openapi() -> str:
-    text = resources.files("gateway").joinpath("tenant-api.yaml").read_text()
+    text = resources.files("gateway.api").joinpath("tenant-api.yaml").read_text()
     return json.dumps(yaml.safe_load(text))
 
 

@@ -14,11 +14,11 @@ from datetime import datetime
 
 import structlog
 
-from gateway.accounts import AccountSession
-from gateway.catalog_format import SnapshotError, read_snapshot
 from gateway.clock import Clock
 from gateway.domain import CatalogItem
 from gateway.errors import GatewayError
+from gateway.provider.accounts import AccountSession
+from gateway.provider.snapshot import SnapshotError, read_snapshot
 
 log = structlog.get_logger()
 

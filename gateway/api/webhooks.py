@@ -6,10 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import cursors, params
+from gateway import cursors
+from gateway.api import params
+from gateway.api.edge import authenticate, read_json
 from gateway.clock import isoformat_z, stamp, unstamp
 from gateway.errors import BadRequest, InvalidField, NotFound
-from gateway.http import authenticate, read_json
 from gateway.state import DESK, DISPATCHER, LEDGER, SUBSCRIPTIONS
 from gateway.tenants import Tenant
 

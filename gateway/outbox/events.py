@@ -18,8 +18,8 @@ from typing import Any
 
 from gateway.clock import Clock, isoformat_z, stamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder, money_text, quantity_text
+from gateway.outbox.subscriptions import TEST_EVENT, Subscription, subscription_from_row
 from gateway.storage import Transaction
-from gateway.subscriptions import TEST_EVENT, Subscription, subscription_from_row
 from gateway.views import order_view
 
 _counter = itertools.count()

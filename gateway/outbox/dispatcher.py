@@ -34,11 +34,11 @@ from standardwebhooks import Webhook
 
 from gateway.clock import Clock, stamp
 from gateway.config import WebhooksConfig
+from gateway.hooks.host import PluginHost
 from gateway.metrics import Metrics
-from gateway.plugin_host import PluginHost
+from gateway.outbox.subscriptions import Subscription, Subscriptions, subscription_from_row
 from gateway.storage import Database, Row, StorageUnavailable, Transaction
 from gateway.storage.group import GroupCommit
-from gateway.subscriptions import Subscription, Subscriptions, subscription_from_row
 
 log = structlog.get_logger()
 

@@ -3,7 +3,7 @@
 Plugins come from the `order_gateway.plugins` entry-point group (the
 built-ins register there too) and run when the config names them, in the
 order it names them. pluggy holds the registrations, checks every
-implementation against `gateway.hookspecs` and fixes the calling order; the
+implementation against `gateway.hooks.specs` and fixes the calling order; the
 host then calls the implementations one at a time and awaits the async ones,
 since pluggy itself cannot (its firstresult and exception handling stop at an
 un-awaited coroutine). Calling each implementation itself also lets the host
@@ -25,9 +25,9 @@ import pluggy
 import structlog
 from aiohttp import web
 
-from gateway import hookspecs
 from gateway.config import ConfigError, PluginsConfig
 from gateway.errors import GatewayError, ProviderFailure
+from gateway.hooks import specs as hookspecs
 from gateway.plugin_api import (
     ENTRY_POINT_GROUP,
     PROJECT,

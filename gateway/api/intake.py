@@ -19,9 +19,9 @@ import json
 import structlog
 from aiohttp import web
 
-from gateway.accounts import parse_webhook
+from gateway.api.edge import METRICS
 from gateway.errors import BadRequest, NotFound, Unauthenticated
-from gateway.http import METRICS
+from gateway.provider.accounts import parse_webhook
 from gateway.state import DESK, WEBHOOK_SECRETS
 
 log = structlog.get_logger()

@@ -6,7 +6,7 @@ order with everything that must commit with it (the plugins' settlement, the
 tenants' events in the outbox), and the order only ever moves forward: a
 terminal status is never overwritten, except `NOT_PLACED`, which was the
 gateway's inference, by the provider's own word. `OrderDesk` places orders;
-`gateway.resolution` finds out what became of the unknown ones; both end here.
+`gateway.orders.resolution` finds out what became of the unknown ones; both end here.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from typing import Any
 
 import structlog
 
-from gateway.accounts import AccountSession
 from gateway.clock import Clock, stamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder
 from gateway.errors import Conflict, InvalidField, NotFound
-from gateway.events import Outbox
-from gateway.instances import Instance
-from gateway.ledger import Ledger
+from gateway.hooks.host import PluginHost
+from gateway.orders.instances import Instance
+from gateway.orders.ledger import Ledger
+from gateway.orders.resolution import NOT_PLACED, Outcome, Verdict, next_resend
+from gateway.outbox.events import Outbox
 from gateway.plugin_api import Resolution, Settlement
-from gateway.plugin_host import PluginHost
-from gateway.resolution import NOT_PLACED, Outcome, Verdict, next_resend
+from gateway.provider.accounts import AccountSession
 from gateway.storage import Transaction
 
 log = structlog.get_logger()
