@@ -45,7 +45,8 @@ from gateway.errors import (
 from gateway.hooks.host import PluginHost
 from gateway.metrics import Metrics
 from gateway.orders.instances import Instance
-from gateway.orders.ledger import Claim, KeyClaim, Ledger, OrderFilters, OrderScope
+from gateway.orders.keys import Claim, KeyClaim
+from gateway.orders.ledger import Ledger, OrderFilters, OrderScope
 from gateway.orders.outcomes import Outcomes, is_uuid
 from gateway.orders.resolution import NOT_PLACED, Outcome, Verdict, resend
 from gateway.outbox.events import Outbox
