@@ -18,6 +18,7 @@ from typing import Any
 import tomlkit
 
 from gateway.config import Config, ConfigError, Role, TenantConfig, parse
+from gateway.errors import AccountNotAllowed
 
 TOKEN_PREFIX = "gwt_"
 
@@ -39,6 +40,18 @@ class Tenant:
 
     def may_use(self, account: str) -> bool:
         return account in self.accounts
+
+    def account_for(self, requested: str | None) -> str:
+        """The account a call names (or the default), if this tenant may use it: an unknown
+        account gets the same 403 as another's, so that nothing leaks."""
+        account = requested or self.default_account
+        if not self.may_use(account):
+            raise AccountNotAllowed(
+                f"tenant {self.name!r} may not use account {account!r}; "
+                f"use one of: {', '.join(self.accounts)}",
+                details={"field": "account", "allowed": list(self.accounts)},
+            )
+        return account
 
     @property
     def may_place(self) -> bool:

@@ -9,7 +9,7 @@ from gateway.api.edge import authenticate
 from gateway.domain import money_text
 from gateway.errors import Forbidden, InvalidField, NotFound
 from gateway.provider.catalog import AccountCatalog
-from gateway.state import CATALOGS, CONFIG, DESK, SESSIONS
+from gateway.state import CATALOGS, CONFIG, SESSIONS
 from gateway.tenants import Tenant
 from gateway.views import item_view
 
@@ -18,7 +18,7 @@ PRODUCT_TYPES = ("key", "topup", "service")
 
 
 def _catalog(request: web.Request, tenant: Tenant) -> tuple[str, AccountCatalog]:
-    account = request.app[DESK].account_for(tenant, request.query.get("account"))
+    account = tenant.account_for(request.query.get("account"))
     return account, request.app[CATALOGS][account]
 
 
@@ -101,7 +101,7 @@ async def list_accounts(request: web.Request) -> web.Response:
 
 async def account_balance(request: web.Request) -> web.Response:
     tenant = authenticate(request)
-    name = request.app[DESK].account_for(tenant, request.match_info["name"])
+    name = tenant.account_for(request.match_info["name"])
     balance = await request.app[SESSIONS][name].balance()
     return web.json_response(
         {

@@ -35,7 +35,9 @@ async def place_order(request: web.Request) -> web.Response:
 
 async def get_order(request: web.Request) -> web.Response:
     tenant = authenticate(request)
-    return web.json_response(await request.app[DESK].get(tenant, request.match_info["order_id"]))
+    return web.json_response(
+        await request.app[DESK].reads.get(tenant, request.match_info["order_id"])
+    )
 
 
 async def list_orders(request: web.Request) -> web.Response:
@@ -54,7 +56,7 @@ async def list_orders(request: web.Request) -> web.Response:
         created_after=params.timestamp(query, "created_after"),
         created_before=params.timestamp(query, "created_before"),
     )
-    page = await request.app[DESK].list(
+    page = await request.app[DESK].reads.list(
         tenant, filters, params.limit(query), query.get("cursor") or None
     )
     return web.json_response(page)

@@ -163,7 +163,9 @@ async def replay_message(request: web.Request) -> web.Response:
 
 async def replay_order(request: web.Request) -> web.Response:
     tenant: Tenant = authenticate(request)
-    count = await request.app[DESK].replay_order_events(tenant, request.match_info["order_id"])
+    count = await request.app[DESK].reads.replay_order_events(
+        tenant, request.match_info["order_id"]
+    )
     request.app[DISPATCHER].wake()
     return web.json_response({"replayed": count}, status=202)
 

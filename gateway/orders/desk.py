@@ -30,24 +30,23 @@ from typing import Any
 
 import structlog
 
-from gateway.clock import Clock, stamp
+from gateway.clock import Clock
 from gateway.domain import CatalogItem, OrderRecord, OrderStatus, PlaceRequest
 from gateway.errors import (
-    AccountNotAllowed,
     Conflict,
     DuplicateReference,
     Forbidden,
     GatewayError,
     IdempotencyInFlight,
     IdempotencyMismatch,
-    NotFound,
 )
 from gateway.hooks.host import PluginHost
 from gateway.metrics import Metrics
 from gateway.orders.instances import Instance
 from gateway.orders.keys import Claim, KeyClaim
-from gateway.orders.ledger import Ledger, OrderFilters, OrderScope
-from gateway.orders.outcomes import Outcomes, is_uuid
+from gateway.orders.ledger import Ledger
+from gateway.orders.outcomes import Outcomes
+from gateway.orders.reads import OrderReads
 from gateway.orders.resolution import NOT_PLACED, Outcome, Verdict, resend
 from gateway.outbox.events import Outbox
 from gateway.plugin_api import OrderIntent, Rejection, Settlement
@@ -134,6 +133,7 @@ class OrderDesk:
         self.outcomes = Outcomes(
             ledger, sessions, currencies, plugins, outbox, clock, instance, on_enqueued
         )
+        self.reads = OrderReads(ledger, sessions, self.outcomes, outbox, clock)
 
     async def _abandoned(
         self, tenant: str, key: str, claim: KeyClaim, record: OrderRecord | None
@@ -147,16 +147,6 @@ class OrderDesk:
             return True
         return claim.owner not in await self.instance.live()
 
-    def account_for(self, tenant: Tenant, requested: str | None) -> str:
-        account = requested or tenant.default_account
-        if not tenant.may_use(account):
-            raise AccountNotAllowed(
-                f"tenant {tenant.name!r} may not use account {account!r}; "
-                f"use one of: {', '.join(tenant.accounts)}",
-                details={"field": "account", "allowed": list(tenant.accounts)},
-            )
-        return account
-
     async def _choose_account(self, tenant: Tenant, request: PlaceRequest) -> str:
         chosen = await self.plugins.gate(
             "gateway_select_account",
@@ -165,7 +155,7 @@ class OrderDesk:
             requested=request.account,
             request=request,
         )
-        return self.account_for(tenant, chosen if chosen is not None else request.account)
+        return tenant.account_for(chosen if chosen is not None else request.account)
 
     async def place(self, tenant: Tenant, request: PlaceRequest, key: str | None) -> Answer:
         if not tenant.may_place:
@@ -432,62 +422,6 @@ class OrderDesk:
             self.metrics.orders.labels(account=record.account, outcome="placed").inc()
             log.info("order_placed", order_id=stored.id, provider_order_id=stored.provider_order_id)
         return self._as_answer(stored)
-
-    # --- reading and settling ------------------------------------------------------------
-
-    def scope_for(self, tenant: Tenant) -> OrderScope:
-        if tenant.role.value == "admin":
-            return OrderScope()
-        if tenant.role.value == "observer":
-            return OrderScope(accounts=tenant.accounts)
-        return OrderScope(tenant=tenant.name)
-
-    async def get(self, tenant: Tenant, order_id: str) -> dict[str, Any]:
-        record = await self.ledger.get(order_id) if is_uuid(order_id) else None
-        if record is None or not self.scope_for(tenant).admits(record):
-            raise NotFound(f"no order {order_id} for tenant {tenant.name!r}")
-        record = await self._read_through(record)
-        return order_view(record, show_codes=record.tenant == tenant.name)
-
-    async def _read_through(self, record: OrderRecord) -> OrderRecord:
-        """A non-terminal order the provider knows is read again once it is a little stale."""
-        if record.status.terminal or record.provider_order_id is None:
-            return record
-        if self.clock.now() - record.updated_at < READ_THROUGH_AFTER:
-            return record
-        try:
-            seen = await self.sessions[record.account].get_order(record.provider_order_id)
-        except GatewayError as exc:
-            log.warning("order_read_through_failed", order_id=record.id, error=exc.code)
-            return record
-        return await self.outcomes.apply_read(record, seen)
-
-    async def list(
-        self, tenant: Tenant, filters: OrderFilters, limit: int, cursor: str | None
-    ) -> dict[str, Any]:
-        if filters.account is not None and tenant.role.value != "admin":
-            self.account_for(tenant, filters.account)
-        records, next_cursor = await self.ledger.page(
-            self.scope_for(tenant), filters, limit, cursor
-        )
-        return {
-            "data": [order_view(r, show_codes=r.tenant == tenant.name) for r in records],
-            "next_cursor": next_cursor,
-        }
-
-    async def replay_order_events(self, tenant: Tenant, order_id: str) -> int:
-        """Send an order's events again to its subscribers (the tenant's own order only)."""
-        record = await self.ledger.get(order_id) if is_uuid(order_id) else None
-        if record is None or record.tenant != tenant.name:
-            raise NotFound(f"no order {order_id} for tenant {tenant.name!r}")
-        count = await self.ledger.db.execute(
-            "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $2,"
-            " claimed_until = NULL WHERE order_id = $1 AND state IN ('delivered', 'failed')",
-            order_id,
-            stamp(self.clock.now()),
-        )
-        self.outcomes.wake(count)
-        return count
 
 
 def _error_body(exc: GatewayError) -> dict[str, Any]:

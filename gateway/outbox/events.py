@@ -19,7 +19,7 @@ from typing import Any
 from gateway.clock import Clock, isoformat_z, stamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder, money_text, quantity_text
 from gateway.outbox.subscriptions import TEST_EVENT, Subscription, subscription_from_row
-from gateway.storage import Transaction
+from gateway.storage import Database, Transaction
 from gateway.views import order_view
 
 _counter = itertools.count()
@@ -108,6 +108,15 @@ class Outbox:
                 )
                 written += 1
         return written
+
+    async def replay_order(self, db: Database, order_id: str) -> int:
+        """Send an order's delivered and failed messages again, from their first attempt."""
+        return await db.execute(
+            "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $2,"
+            " claimed_until = NULL WHERE order_id = $1 AND state IN ('delivered', 'failed')",
+            order_id,
+            stamp(self.clock.now()),
+        )
 
     async def ping(self, tx: Transaction, subscription: Subscription) -> str:
         return await self._write(
