@@ -1,4 +1,4 @@
-"""The place-order pipeline, and reading orders back.
+"""The place-order pipeline (reading orders back is `gateway.orders.reads`).
 
 place: choose the account (hooks, else the request, else the tenant's
 default) → idempotency key → validation hooks → intent in the ledger →
@@ -10,9 +10,11 @@ body returns the existing order (200), a different body is a 409. An
 `Idempotency-Key` replays the first stored response (an `unknown` one as the
 order stands now); the same key with another body is a 422, and while the
 first call is still running a 409. A key or an order held by a process that
-died is taken over within seconds (`gateway.orders.instances`). A lost provider
-answer leaves the order `unknown` (202) until `gateway.orders.resolution` finds out
-the truth; events to tenants never go back from a later state to `unknown`.
+died is taken over within seconds (`gateway.orders.instances`). A lost
+provider answer leaves the order `unknown` (202) until
+`gateway.orders.resolution` finds out the truth; what any answer does to the
+order is `gateway.orders.outcomes`; events to tenants never go back from a
+later state to `unknown`.
 """
 
 from __future__ import annotations
@@ -58,8 +60,6 @@ from gateway.views import order_view
 
 log = structlog.get_logger()
 
-# How long a GET may serve a non-terminal order before reading it from the provider again.
-READ_THROUGH_AFTER = timedelta(seconds=2)
 # A place-order that failed this fast (a 5xx, a broken connection) is sent again at once,
 # inside the request, so that a passing fault still answers 201.
 QUICK_FAILURE = 1.0
