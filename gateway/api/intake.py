@@ -21,7 +21,7 @@ from aiohttp import web
 
 from gateway.api.edge import METRICS
 from gateway.errors import BadRequest, NotFound, Unauthenticated
-from gateway.provider.accounts import parse_webhook
+from gateway.provider.convert import parse_webhook
 from gateway.state import DESK, WEBHOOK_SECRETS
 
 log = structlog.get_logger()

@@ -32,7 +32,7 @@ import structlog
 
 from gateway.clock import Clock
 from gateway.config import AccountConfig
-from gateway.domain import OrderStatus, PlaceRequest, ProviderOrder, decimal_from_provider
+from gateway.domain import PlaceRequest, ProviderOrder, decimal_from_provider
 from gateway.errors import (
     AccountUnavailable,
     Conflict,
@@ -45,6 +45,7 @@ from gateway.errors import (
     ProviderUnavailable,
 )
 from gateway.metrics import Metrics
+from gateway.provider.convert import checked_before_duplicates, from_order, refuses_duplicate
 from gateway.provider.transport import ProviderHttp, provider_statuses
 from generated.api.account import get_balance
 from generated.api.auth import exchange_token
@@ -59,7 +60,6 @@ from generated.models import (
     PlaceOrderRequestFields,
     TokenRequest,
     TokenResponse,
-    WebhookPayload,
 )
 from generated.types import File, Response
 
@@ -290,7 +290,7 @@ class AccountSession:
                 "top it up or use another account",
                 details=details,
             )
-        if status == 400 and _refuses_duplicate(detail):
+        if status == 400 and refuses_duplicate(detail):
             return DuplicateReference(
                 "the provider already has an order with this reference", details=details
             )
@@ -298,7 +298,7 @@ class AccountSession:
             rejected = ProviderRejected(
                 f"the provider refused the order: {detail}", details={**details, "provider": detail}
             )
-            rejected.may_hide_duplicate = _checked_before_duplicates(detail)
+            rejected.may_hide_duplicate = checked_before_duplicates(detail)
             return rejected
         if status == 403:
             return self._unavailable_error()
@@ -331,7 +331,7 @@ class AccountSession:
             "place_order", lambda: place_order.asyncio_detailed(client=api, body=body), place=True
         )
         if answer.status_code == 201 and isinstance(answer.parsed, Order):
-            return _from_order(answer.parsed)
+            return from_order(answer.parsed)
         raise self._error(answer, place=True)
 
     async def get_order(self, provider_order_id: str) -> ProviderOrder:
@@ -342,7 +342,7 @@ class AccountSession:
             lambda: get_order.asyncio_detailed(order_id=uuid.UUID(provider_order_id), client=api),
         )
         if answer.status_code == 200 and isinstance(answer.parsed, Order):
-            return _from_order(answer.parsed)
+            return from_order(answer.parsed)
         raise self._error(answer, place=False)
 
     async def balance(self) -> Decimal:
@@ -379,62 +379,6 @@ class AccountSession:
         raise ProviderUnavailable(
             f"catalog download answered {answer.status_code}", details={"account": self.name}
         )
-
-
-# The provider answers every refused order with 400 `validation_error`; which refusal it is
-# shows only in `detail`. Its wording is not documented (**assumed**, as the sandbox words
-# it in gateway/sandbox/rules.py): correct these two when a real account shows otherwise.
-def _refuses_duplicate(detail: str) -> bool:
-    """A duplicate merchant_order_id: the order this reference names exists."""
-    return detail.startswith("merchant_order_id:") and "already exists" in detail
-
-
-def _checked_before_duplicates(detail: str) -> bool:
-    """Item checks (unknown, unavailable, out of stock) come before the duplicate check,
-    and the first sending may itself have used up the stock they look at."""
-    return detail.startswith("item_id:")
-
-
-def parse_webhook(body: dict[str, Any]) -> ProviderOrder:
-    """The provider's webhook body, in the gateway's terms (raises on a malformed one)."""
-    payload = WebhookPayload.from_dict(body)
-    return ProviderOrder(
-        provider_order_id=str(payload.order_id),
-        reference=payload.merchant_order_id,
-        status=OrderStatus(payload.status.value),
-        item_id=payload.item_id,
-        item_name=payload.item_name,
-        product_type=None,
-        quantity=decimal_from_provider(payload.quantity),
-        price=decimal_from_provider(payload.total_price),
-        refund_amount=decimal_from_provider(payload.refund_amount),
-        delivered_quantity=payload.delivered_quantity,
-        fields=payload.fields.to_dict(),
-        codes=list(payload.codes),
-        error=payload.error,
-        error_message=payload.error_message,
-        completed_at=payload.completed_at,
-    )
-
-
-def _from_order(order: Order) -> ProviderOrder:
-    return ProviderOrder(
-        provider_order_id=str(order.id),
-        reference=order.merchant_order_id,
-        status=OrderStatus(order.status.value),
-        item_id=order.item,
-        item_name=order.item_name,
-        product_type=order.item_product_type.value,
-        quantity=decimal_from_provider(order.quantity),
-        price=decimal_from_provider(order.price),
-        refund_amount=decimal_from_provider(order.refund_amount),
-        delivered_quantity=order.delivered_quantity,
-        fields=order.fields.to_dict(),
-        codes=list(order.codes),
-        error=order.error,
-        error_message=order.error_message,
-        completed_at=order.completed_at,
-    )
 
 
 def _expiry(token: str, now: datetime) -> datetime:
