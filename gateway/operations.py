@@ -11,10 +11,11 @@ from typing import Any
 from aiohttp import web
 
 from gateway.app import AccountSecrets, Settings, create_app
-from gateway.clock import SystemClock, stamp
+from gateway.clock import SystemClock
 from gateway.config import Config, ConfigError
 from gateway.domain import OrderRecord
 from gateway.orders.ledger import Ledger
+from gateway.outbox.events import Outbox
 from gateway.state import DESK
 from gateway.storage import open_database
 from gateway.views import unresolved_view
@@ -23,26 +24,9 @@ from gateway.views import unresolved_view
 async def list_messages(
     config: Config, state: str | None, tenant: str | None, subscription: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    db = await open_database(config.storage_url)
+    db = await open_database(config.storage_url, config.storage_timeout_seconds)
     try:
-        where: list[str] = []
-        args: list[Any] = []
-        for column, value in (
-            ("state", state),
-            ("tenant", tenant),
-            ("subscription_id", subscription),
-        ):
-            if value is not None:
-                args.append(value)
-                where.append(f"{column} = ${len(args)}")
-        args.append(max(1, min(limit, 1000)))
-        return await db.fetch(
-            "SELECT id, state, attempts, last_status, next_attempt_at, event_type, order_id,"
-            " tenant, subscription_id FROM messages"
-            + (f" WHERE {' AND '.join(where)}" if where else "")
-            + f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
-            *args,
-        )
+        return await Outbox(SystemClock()).list_messages(db, state, tenant, subscription, limit)
     finally:
         await db.close()
 
@@ -50,17 +34,12 @@ async def list_messages(
 async def replay_messages(
     config: Config, message_ids: list[str], subscription: str | None, since: str | None
 ) -> int:
-    now = stamp(datetime.now(UTC))
-    db = await open_database(config.storage_url)
+    outbox = Outbox(SystemClock())
+    db = await open_database(config.storage_url, config.storage_timeout_seconds)
     try:
         count = 0
         for message_id in message_ids:
-            count += await db.execute(
-                "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $2,"
-                " claimed_until = NULL WHERE id = $1 AND state != 'cancelled'",
-                message_id,
-                now,
-            )
+            count += await outbox.replay_message(db, message_id)
         if subscription and since:
             try:
                 when = datetime.fromisoformat(since.replace("Z", "+00:00"))
@@ -68,14 +47,8 @@ async def replay_messages(
                 raise ConfigError(
                     "--since", "an RFC 3339 time such as 2026-11-28T10:00:00Z"
                 ) from None
-            count += await db.execute(
-                "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $3,"
-                " claimed_until = NULL WHERE subscription_id = $1 AND state = 'failed'"
-                " AND created_at >= $2",
-                subscription,
-                stamp(when if when.tzinfo else when.replace(tzinfo=UTC)),
-                now,
-            )
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+            count += await outbox.replay_failed_since(db, subscription, when)
         return count
     finally:
         await db.close()

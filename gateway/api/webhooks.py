@@ -9,7 +9,7 @@ from aiohttp import web
 from gateway import cursors
 from gateway.api import params
 from gateway.api.edge import authenticate, read_json
-from gateway.clock import isoformat_z, stamp, unstamp
+from gateway.clock import isoformat_z, unstamp
 from gateway.errors import BadRequest, InvalidField, NotFound
 from gateway.state import DESK, DISPATCHER, LEDGER, SUBSCRIPTIONS
 from gateway.tenants import Tenant
@@ -81,20 +81,10 @@ async def deliveries(request: web.Request) -> web.Response:
     subscription = await request.app[SUBSCRIPTIONS].get(tenant, request.match_info["id"])
     params.only(request.query, {"limit", "cursor"})
     limit = params.limit(request.query)
-    args: list[Any] = [subscription.id]
-    where = "a.subscription_id = $1"
     cursor = request.query.get("cursor")
-    if cursor:
-        at, attempt_id = cursors.decode(cursor)
-        args += [at, attempt_id]
-        where += " AND (a.at < $2 OR (a.at = $2 AND a.id < $3))"
-    args.append(limit + 1)
-    rows = await request.app[LEDGER].db.fetch(
-        "SELECT a.*, m.event_type, m.order_id, m.state AS message_state, m.next_attempt_at"
-        " FROM delivery_attempts a JOIN messages m ON m.id = a.message_id"
-        f" WHERE {where} ORDER BY a.at DESC, a.id DESC LIMIT ${len(args)}",
-        *args,
-    )
+    after = cursors.decode(cursor) if cursor else None
+    desk = request.app[DESK]
+    rows = await desk.outbox.attempts(desk.ledger.db, subscription.id, limit + 1, after)
     page = rows[:limit]
     return web.json_response(
         {
@@ -133,14 +123,8 @@ async def replay_failed(request: web.Request) -> web.Response:
             "since", "an RFC 3339 time: failed messages created since then are sent again"
         )
     since = params.rfc3339(raw, "since")
-    count = await request.app[LEDGER].db.execute(
-        "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $3,"
-        " claimed_until = NULL"
-        " WHERE subscription_id = $1 AND state = 'failed' AND created_at >= $2",
-        subscription.id,
-        stamp(since),
-        stamp(request.app[LEDGER].clock.now()),
-    )
+    desk = request.app[DESK]
+    count = await desk.outbox.replay_failed_since(desk.ledger.db, subscription.id, since)
     request.app[DISPATCHER].wake()
     return web.json_response({"replayed": count}, status=202)
 
@@ -148,12 +132,9 @@ async def replay_failed(request: web.Request) -> web.Response:
 async def replay_message(request: web.Request) -> web.Response:
     tenant = authenticate(request)
     subscription = await request.app[SUBSCRIPTIONS].get(tenant, request.match_info["id"])
-    count = await request.app[LEDGER].db.execute(
-        "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $3,"
-        " claimed_until = NULL WHERE id = $1 AND subscription_id = $2 AND state != 'cancelled'",
-        request.match_info["message_id"],
-        subscription.id,
-        stamp(request.app[LEDGER].clock.now()),
+    desk = request.app[DESK]
+    count = await desk.outbox.replay_message(
+        desk.ledger.db, request.match_info["message_id"], subscription.id
     )
     if not count:
         raise NotFound(f"no message {request.match_info['message_id']} for this subscription")
