@@ -1,29 +1,27 @@
-"""The `gateway` command. Only this module reads argv and the environment and configures logging."""
+"""The `gateway` command line: its options, its environment variables, its exit statuses.
+
+Only this module (with `gateway.commands`, which does what each subcommand
+says) reads argv and the environment and configures logging.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
-import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway.clock import Clock, ManualClock, SystemClock, isoformat_z, unstamp
-from gateway.config import Config, ConfigError, Role
+from gateway import commands as subcommands
+from gateway.config import ConfigError, Role
 from gateway.logs import configure_logging
-from gateway.serving import AddressInUse, serve
+from gateway.serving import AddressInUse
 from gateway.storage.database import StorageUnavailable
 
 if TYPE_CHECKING:
-    from gateway.app import AccountSecrets
+    pass
 
 
 ENVIRONMENT = """environment variables (an option given on the command line wins):
@@ -173,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--not-placed", action="store_true", help="no order with this reference exists there"
     )
     o_resolve.add_argument(
-        "--operator", default=_operator(), help="who decided, for the audit trail"
+        "--operator", default=subcommands.operator(), help="who decided, for the audit trail"
     )
 
     sandbox = commands.add_parser(
@@ -216,15 +214,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(level)
     try:
         runner: Callable[[argparse.Namespace], int] = {
-            "serve": _run_serve,
-            "demo": _run_demo,
-            "config": _run_config_check,
-            "tenants": _run_tenants,
-            "plugins": _run_plugins,
-            "deliveries": _run_deliveries,
-            "orders": _run_orders,
-            "sandbox": _run_sandbox,
-            "codegen": _run_codegen,
+            "serve": subcommands.run_serve,
+            "demo": subcommands.run_demo,
+            "config": subcommands.run_config_check,
+            "tenants": subcommands.run_tenants,
+            "plugins": subcommands.run_plugins,
+            "deliveries": subcommands.run_deliveries,
+            "orders": subcommands.run_orders,
+            "sandbox": subcommands.run_sandbox,
+            "codegen": subcommands.run_codegen,
         }[args.command]
         return runner(args)
     except ConfigError as exc:
@@ -240,258 +238,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-
-
-# --- the gateway -------------------------------------------------------------------------
-
-
-def _run_serve(args: argparse.Namespace) -> int:
-    from gateway.app import Settings, create_app
-    from gateway.config import load
-
-    config = load(args.config)
-    app = create_app(Settings(config, _secrets(config)))
-    port = config.server.port if args.port is None else args.port
-
-    def announce(port: int) -> None:
-        print(f"Gateway on http://{config.server.host}:{port} (API at /v1, /openapi.json)")
-        sys.stdout.flush()
-
-    asyncio.run(serve(app, config.server.host, port, announce))
-    return 0
-
-
-def _secrets(config: Config) -> dict[str, AccountSecrets]:
-    from gateway.app import AccountSecrets
-
-    return {
-        name: AccountSecrets(
-            account.api_key.resolve(f"accounts.{name}.api_key"),
-            account.webhook_secret.resolve(f"accounts.{name}.webhook_secret"),
-        )
-        for name, account in config.accounts.items()
-    }
-
-
-def _run_config_check(args: argparse.Namespace) -> int:
-    from gateway.config import check_secrets, load
-    from gateway.hooks.host import PluginHost
-
-    config = load(args.file)
-    PluginHost(config.plugins)  # each plugin checks its own settings, as `serve` has them do
-    check_secrets(config)
-    print(f"{args.file}: ok")
-    print(f"  storage: {config.storage_url.split(':', 1)[0]}")
-    for account in config.accounts.values():
-        print(
-            f"  account {account.name}: {account.base_url} ({account.currency}); "
-            f"api_key from {account.api_key.describe()}, "
-            f"webhook_secret from {account.webhook_secret.describe()}"
-        )
-    for tenant in config.tenants.values():
-        print(
-            f"  tenant {tenant.name}: {tenant.role.value}, accounts {', '.join(tenant.accounts)}, "
-            f"{len(tenant.token_hashes)} token(s)"
-        )
-    return 0
-
-
-def _run_tenants(args: argparse.Namespace) -> int:
-    from gateway import tenants
-    from gateway.config import load
-
-    if args.tenants_command == "list":
-        for entry in tenants.list_tenants(load(args.config)):
-            print(
-                f"{entry['name']}: {entry['role']}, accounts {', '.join(entry['accounts'])} "
-                f"(default {entry['default_account']}), {entry['tokens']} token(s)"
-            )
-        return 0
-    if args.tenants_command == "add":
-        accounts = [a.strip() for a in args.accounts.split(",") if a.strip()]
-        token = tenants.add(args.config, args.name, accounts, args.default, Role(args.role))
-    else:
-        token = tenants.rotate_token(args.config, args.name, keep_old=not args.drop_old)
-    print(token)
-    print(
-        "This token is shown once; the config keeps only its hash. Restart the gateway to load it.",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def _run_plugins(args: argparse.Namespace) -> int:
-    from gateway.config import load
-    from gateway.hooks.host import PluginHost
-
-    host = PluginHost(load(args.config).plugins)
-    for position, plugin in enumerate(host.describe(), start=1):
-        tenants = plugin["tenants"] if plugin["tenants"] == "all" else ", ".join(plugin["tenants"])
-        print(f"{position}. {plugin['name']} ({plugin['source']}; tenants: {tenants})")
-        for hook in plugin["hooks"]:
-            print(f"     {hook}")
-    return 0
-
-
-def _run_deliveries(args: argparse.Namespace) -> int:
-    from gateway.config import load
-    from gateway.operations import list_messages, replay_messages
-
-    config = load(args.config)
-    if args.deliveries_command == "list":
-        rows = asyncio.run(
-            list_messages(config, args.state, args.tenant, args.subscription, args.limit)
-        )
-        for row in rows:
-            waiting = row["state"] in ("pending", "delivering")
-            due = isoformat_z(unstamp(row["next_attempt_at"])) if waiting else "-"
-            print(
-                f"{row['id']} {row['state']:<10} attempts_made={row['attempts']} "
-                f"last_status={row['last_status'] or '-'} next_attempt={due} "
-                f"{row['event_type']} order={row['order_id'] or '-'} tenant={row['tenant']} "
-                f"subscription={row['subscription_id']}"
-            )
-        print(f"{len(rows)} message(s)", file=sys.stderr)
-        return 0
-    if not args.message_ids and not (args.subscription and args.since):
-        print("name message ids, or --subscription with --since", file=sys.stderr)
-        return 2
-    count = asyncio.run(replay_messages(config, args.message_ids, args.subscription, args.since))
-    print(f"{count} message(s) queued again; a running gateway sends them within its poll interval")
-    return 0
-
-
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-def _run_orders(args: argparse.Namespace) -> int:
-    from gateway.config import load
-    from gateway.errors import GatewayError
-    from gateway.operations import resolve_order, unresolved_orders
-
-    config = load(args.config)
-    if args.orders_command == "unresolved":
-        rows = asyncio.run(unresolved_orders(config, max(1, min(args.limit, 10_000))))
-        for row in rows:
-            if args.json:
-                print(json.dumps(row, sort_keys=True))
-                continue
-            print(
-                f"{row['id']} {row['state']:<16} {row['status']:<8} age={row['age_seconds']}s "
-                f"tenant={row['tenant']} account={row['account']} reference={row['reference']} "
-                f"attempts={row['attempts']}"
-                + (f" reason: {row['reason']}" if row["reason"] else "")
-            )
-        print(f"{len(rows)} unresolved order(s)", file=sys.stderr)
-        return 0
-    try:
-        order = asyncio.run(
-            resolve_order(
-                config,
-                _secrets(config),
-                args.order_id,
-                args.provider_order_id,
-                args.not_placed,
-                args.operator,
-            )
-        )
-    except GatewayError as exc:
-        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
-        return 1
-    print(f"{order.id}: {order.status.value}" + (f" ({order.error})" if order.error else ""))
-    return 0
-
-
-def _run_demo(args: argparse.Namespace) -> int:
-    from gateway.demo import run_demo
-
-    with tempfile.TemporaryDirectory(prefix="gateway-demo-") as tmp:
-        storage = args.storage or f"sqlite:///{Path(tmp) / 'gateway.sqlite3'}"
-        asyncio.run(run_demo(args.host, args.port, args.sandbox_port, storage))
-    return 0
-
-
-# --- the sandbox and the client ----------------------------------------------------------
-
-
-def _run_codegen(args: argparse.Namespace) -> int:
-    from gateway import codegen
-
-    try:
-        if args.check:
-            drift = codegen.check()
-            for line in drift:
-                print(line)
-            print("generated/ is up to date" if not drift else "generated/ has drifted")
-            return 1 if drift else 0
-        codegen.regenerate()
-    except codegen.CodegenError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    print(f"regenerated {codegen.TARGET}")
-    return 0
-
-
-def _run_sandbox(args: argparse.Namespace) -> int:
-    from gateway.sandbox import (
-        SANDBOX,
-        SandboxSettings,
-        create_sandbox_app,
-        demo_accounts,
-        demo_items,
-    )
-
-    accounts = demo_accounts(args.seed)
-    if args.balance is not None:
-        for spec in accounts:
-            spec.balance = Decimal(args.balance)
-    settings = SandboxSettings(
-        accounts=accounts,
-        items=demo_items(),
-        seed=args.seed,
-        token_ttl=args.token_ttl,
-        fulfilment_delay=args.fulfilment_delay,
-        webhook_interval=args.webhook_interval,
-    )
-    if args.print_env:
-        for spec in settings.accounts:
-            prefix = spec.name.upper()
-            print(f"export {prefix}_API_KEY={spec.api_keys[0]}")
-            print(f"export {prefix}_WEBHOOK_SECRET={spec.webhook_secret}")
-        return 0
-    # A manual clock starts at the real time, so that what it stamps sorts with the rest.
-    clock: Clock = (
-        ManualClock(datetime.now(UTC).replace(microsecond=0))
-        if args.manual_clock
-        else SystemClock()
-    )
-    app = create_sandbox_app(settings, clock)
-    if args.gateway_url:
-        base = args.gateway_url.rstrip("/")
-        for spec in settings.accounts:
-            app[SANDBOX].account(spec.name).webhook_url = f"{base}/provider-webhooks/{spec.name}"
-
-    def banner(port: int) -> None:
-        base = f"http://{args.host}:{port}"
-        print(f"Sandbox provider on {base}  (API {base}/api/v1, catalog {base}/catalog.lmdb.zst)")
-        for spec in settings.accounts:
-            personal = "personal prices" if spec.personal_prices else "global prices"
-            print(
-                f"  account {spec.name:<8} client_id={spec.client_id} api_key={spec.api_keys[0]} "
-                f"webhook_secret={spec.webhook_secret} balance={spec.balance} ({personal})"
-            )
-        print("  admin: GET/PATCH /sandbox/accounts, PUT /sandbox/accounts/{name}/faults, ...")
-        webhooks = args.gateway_url or "not set: pass --gateway-url, or PATCH /sandbox/accounts"
-        print(f"  webhooks to: {webhooks}")
-        print('  for gateway.example.toml: eval "$(gateway sandbox --print-env)"')
-        sys.stdout.flush()
-
-    asyncio.run(serve(app, args.host, args.port, banner))
-    return 0
 
 
 if __name__ == "__main__":
