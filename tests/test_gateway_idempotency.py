@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from gateway.clock import stamp
 from gateway.domain import OrderRecord, OrderStatus, PlaceRequest
-from gateway.orders.desk import request_hash
 from gateway.orders.instances import STALE_AFTER
+from gateway.orders.intents import request_hash
 from gateway.sandbox import Faults
 from gateway.state import DATABASE, LEDGER
 from tests.conftest import Gateway

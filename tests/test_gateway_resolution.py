@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from gateway.domain import OrderRecord, OrderStatus, PlaceRequest
-from gateway.orders.desk import request_hash
+from gateway.orders.intents import request_hash
 from gateway.orders.resolution import Verdict
 from gateway.sandbox import Faults
 from gateway.state import DATABASE, DESK, DISPATCHER, LEDGER, RECONCILER, RESOLVER

@@ -19,21 +19,18 @@ later state to `unknown`.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import structlog
 
 from gateway.clock import Clock
-from gateway.domain import CatalogItem, OrderRecord, OrderStatus, PlaceRequest
+from gateway.domain import OrderRecord, OrderStatus, PlaceRequest
 from gateway.errors import (
     Conflict,
     DuplicateReference,
@@ -45,6 +42,7 @@ from gateway.errors import (
 from gateway.hooks.host import PluginHost
 from gateway.metrics import Metrics
 from gateway.orders.instances import Instance
+from gateway.orders.intents import estimate, new_reference, request_hash
 from gateway.orders.keys import Claim, KeyClaim
 from gateway.orders.ledger import Ledger
 from gateway.orders.outcomes import Outcomes
@@ -63,7 +61,6 @@ log = structlog.get_logger()
 # A place-order that failed this fast (a 5xx, a broken connection) is sent again at once,
 # inside the request, so that a passing fault still answers 201.
 QUICK_FAILURE = 1.0
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -71,34 +68,6 @@ class Answer:
     status: int
     body: dict[str, Any]
     replayed: bool = False
-
-
-def request_hash(account: str, request: PlaceRequest) -> str:
-    canonical = json.dumps(
-        {
-            "account": account,
-            "item_id": request.item_id,
-            "quantity": None if request.quantity is None else str(request.quantity.normalize()),
-            "merchant_order_id": request.merchant_order_id,
-            "fields": request.fields,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def new_reference() -> str:
-    """The gateway's own unique reference, sent as the provider's merchant_order_id."""
-    return "gw_" + secrets.token_hex(16)
-
-
-def estimate(item: CatalogItem | None, quantity: Decimal | None) -> Decimal | None:
-    """Catalog price x quantity, rounded as the provider rounds (half up, to cents)."""
-    if item is None:
-        return None
-    units = quantity if quantity is not None else Decimal(1)
-    return (item.price * units).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class OrderDesk:

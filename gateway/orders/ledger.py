@@ -13,14 +13,14 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from gateway import cursors
 from gateway.clock import Clock, stamp, unstamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder
 from gateway.orders.keys import IdempotencyKeys
-from gateway.storage import Database, Row, Transaction
+from gateway.orders.rows import advanced, record_of, to_micros
+from gateway.storage import Database, Transaction
 
 _INSERT_ORDER = """
 INSERT INTO orders (
@@ -96,7 +96,7 @@ class Ledger(IdempotencyKeys):
         )
         if existing is None:  # pragma: no cover - uuids and references do not collide
             raise RuntimeError("order intent conflicted with nothing")
-        return _record(existing)
+        return record_of(existing)
 
     async def discard(self, order_id: str) -> None:
         """The provider refused the order: the intent never became an order."""
@@ -106,22 +106,22 @@ class Ledger(IdempotencyKeys):
 
     async def get(self, order_id: str) -> OrderRecord | None:
         row = await self.db.fetchrow("SELECT * FROM orders WHERE id = $1", order_id)
-        return _record(row) if row else None
+        return record_of(row) if row else None
 
     async def by_reference(self, reference: str) -> OrderRecord | None:
         row = await self.db.fetchrow("SELECT * FROM orders WHERE reference = $1", reference)
-        return _record(row) if row else None
+        return record_of(row) if row else None
 
     async def lock(self, tx: Transaction, order_id: str) -> OrderRecord | None:
         """Read an order inside a transaction, holding it against concurrent changes."""
         lock = " FOR UPDATE" if self.db.engine == "postgresql" else ""  # SQLite: tx is exclusive
         row = await tx.fetchrow(f"SELECT * FROM orders WHERE id = $1{lock}", order_id)
-        return _record(row) if row else None
+        return record_of(row) if row else None
 
     async def lock_by_reference(self, tx: Transaction, reference: str) -> OrderRecord | None:
         lock = " FOR UPDATE" if self.db.engine == "postgresql" else ""
         row = await tx.fetchrow(f"SELECT * FROM orders WHERE reference = $1{lock}", reference)
-        return _record(row) if row else None
+        return record_of(row) if row else None
 
     async def apply_in(
         self, tx: Transaction, current: OrderRecord, seen: ProviderOrder
@@ -141,7 +141,7 @@ class Ledger(IdempotencyKeys):
             return current  # the first terminal word stands
         now = self.clock.now()
         await tx.execute(_UPDATE_ORDER, *_update_args(current, seen, now))
-        return _advanced(current, seen, now)
+        return advanced(current, seen, now)
 
     async def apply_to_intent(
         self, tx: Transaction, intent: OrderRecord, seen: ProviderOrder
@@ -154,7 +154,7 @@ class Ledger(IdempotencyKeys):
         changed = await tx.execute(
             _UPDATE_ORDER + " AND status = 'unknown'", *_update_args(intent, seen, now)
         )
-        return _advanced(intent, seen, now) if changed else None
+        return advanced(intent, seen, now) if changed else None
 
     async def touch(self, order_id: str) -> None:
         await self.db.execute(
@@ -192,7 +192,7 @@ class Ledger(IdempotencyKeys):
             stamp(now),
             limit,
         )
-        return [_record(r) for r in rows]
+        return [record_of(r) for r in rows]
 
     async def claim_resend(self, order: OrderRecord, owner: str, until: datetime) -> bool:
         """Take an `unknown` order to re-send it: exactly one process wins it; the lease
@@ -251,7 +251,7 @@ class Ledger(IdempotencyKeys):
             unresolved=unresolved,
             error=error[0] if error else order.error,
             error_message=error[1] if error else order.error_message,
-            completed_at=_to_micros(now) if done else order.completed_at,
+            completed_at=to_micros(now) if done else order.completed_at,
             updated_at=unstamp(stamp(now)),
             price=None if done else order.price,
         )
@@ -266,7 +266,7 @@ class Ledger(IdempotencyKeys):
             rows = await self.db.fetch(
                 f"SELECT * FROM orders WHERE {where} ORDER BY created_at LIMIT $1", limit
             )
-            found.update((row["id"], _record(row)) for row in rows)
+            found.update((row["id"], record_of(row)) for row in rows)
         return sorted(found.values(), key=lambda o: (o.created_at, o.id))[:limit]
 
     async def unresolved_counts(self) -> dict[str, tuple[int, datetime | None]]:
@@ -325,7 +325,7 @@ class Ledger(IdempotencyKeys):
             + f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}"
         )
         rows = await self.db.fetch(sql, *args)
-        records = [_record(r) for r in rows[:limit]]
+        records = [record_of(r) for r in rows[:limit]]
         more = len(rows) > limit
         next_cursor = (
             cursors.encode(stamp(records[-1].created_at), records[-1].id)
@@ -341,7 +341,7 @@ class Ledger(IdempotencyKeys):
             stamp(older_than),
             limit,
         )
-        return [_record(r) for r in rows]
+        return [record_of(r) for r in rows]
 
 
 # The sets of `domain.unresolved_state`, each matching one partial index of migration 0003.
@@ -377,63 +377,4 @@ def _update_args(current: OrderRecord, seen: ProviderOrder, now: datetime) -> tu
         stamp(seen.completed_at) if seen.completed_at else None,
         stamp(now),
         str(seen.quantity),
-    )
-
-
-def _advanced(current: OrderRecord, seen: ProviderOrder, now: datetime) -> OrderRecord:
-    """The order as `_UPDATE_ORDER` leaves it (and as it reads back from storage)."""
-    return dataclasses.replace(
-        current,
-        provider_order_id=seen.provider_order_id,
-        status=seen.status,
-        item_name=seen.item_name,
-        product_type=seen.product_type or current.product_type,
-        price=seen.price,
-        refund_amount=seen.refund_amount,
-        delivered_quantity=seen.delivered_quantity,
-        codes=list(seen.codes),
-        error=seen.error or None,
-        error_message=seen.error_message or None,
-        completed_at=_to_micros(seen.completed_at),
-        updated_at=unstamp(stamp(now)),
-        quantity=current.quantity if current.quantity is not None else seen.quantity,
-        owner=None,
-        unresolved=None,
-    )
-
-
-def _to_micros(when: datetime | None) -> datetime | None:
-    """What a time reads back as from storage (UTC, microseconds), so records compare equal."""
-    return unstamp(stamp(when)) if when is not None else None
-
-
-def _record(row: Row) -> OrderRecord:
-    return OrderRecord(
-        id=row["id"],
-        reference=row["reference"],
-        tenant=row["tenant"],
-        account=row["account"],
-        merchant_order_id=row["merchant_order_id"],
-        request_hash=row["request_hash"],
-        item_id=int(row["item_id"]),
-        quantity=Decimal(row["quantity"]) if row["quantity"] is not None else None,
-        fields=json.loads(row["fields"]),
-        currency=row["currency"],
-        status=OrderStatus(row["status"]),
-        created_at=unstamp(row["created_at"]),
-        updated_at=unstamp(row["updated_at"]),
-        item_name=row["item_name"],
-        product_type=row["product_type"],
-        provider_order_id=row["provider_order_id"],
-        price=Decimal(row["price"]) if row["price"] is not None else None,
-        refund_amount=Decimal(row["refund_amount"]),
-        delivered_quantity=int(row["delivered_quantity"]),
-        codes=json.loads(row["codes"]),
-        error=row["error"],
-        error_message=row["error_message"],
-        completed_at=unstamp(row["completed_at"]) if row["completed_at"] else None,
-        owner=row["owner"],
-        resend_at=unstamp(row["resend_at"]) if row["resend_at"] else None,
-        resend_attempts=int(row["resend_attempts"]),
-        unresolved=row["unresolved"],
     )
