@@ -1,9 +1,10 @@
 """A faithful stand-in for the provider, runnable alone or inside tests."""
 
-from gateway.sandbox.app import SANDBOX, create_sandbox_app
+from gateway.sandbox.app import create_sandbox_app
 from gateway.sandbox.demo import demo_accounts, demo_items
 from gateway.sandbox.model import Faults, Outcome, Status
 from gateway.sandbox.provider import AccountSpec, Sandbox, SandboxSettings, sign
+from gateway.sandbox.web import SANDBOX
 
 __all__ = [
     "SANDBOX",
