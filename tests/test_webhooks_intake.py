@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.sandbox import Faults
-from gateway.sandbox.provider import webhook_payload
+from gateway.sandbox.webhooks import webhook_payload
 from gateway.state import DATABASE, DISPATCHER, LEDGER
 from tests.conftest import Endpoint, Gateway
 
