@@ -11,8 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.clock import ManualClock, isoformat_z
-from gateway.sandbox.model import Account, Faults, Outcome, Status
-from gateway.sandbox.provider import order_json
+from gateway.sandbox.model import Account, Faults, Outcome, Status, order_json
 from gateway.sandbox.rules import ProviderError
 from gateway.sandbox.web import SANDBOX, json_body
 

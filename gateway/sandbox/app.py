@@ -19,12 +19,11 @@ from aiohttp import web
 
 from gateway.clock import Clock, ManualClock, SystemClock
 from gateway.sandbox import admin
-from gateway.sandbox.model import Account
+from gateway.sandbox.model import Account, order_json
 from gateway.sandbox.provider import (
     AuthFailure,
     Sandbox,
     SandboxSettings,
-    order_json,
 )
 from gateway.sandbox.rules import ProviderError
 from gateway.sandbox.web import SANDBOX, json_body, parse_json

@@ -8,6 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from gateway.clock import isoformat_z
+
 
 class ProductType(enum.StrEnum):
     KEY = "key"
@@ -168,3 +170,26 @@ class Order:
 def number_json(value: Decimal) -> int | float:
     """A provider number: JSON integers where whole, doubles otherwise."""
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "item": order.item.id,
+        "item_name": order.item.name,
+        "item_product_type": order.item.product_type.value,
+        "quantity": number_json(order.quantity),
+        "delivered_quantity": order.delivered_quantity,
+        "price": number_json(order.price),
+        "refund_amount": number_json(order.refund_amount),
+        "fields": dict(order.fields),
+        "status": order.status.value,
+        "error": order.error,
+        "error_message": order.error_message,
+        "codes": list(order.codes),
+        "merchant_order_id": order.merchant_order_id,
+        "source": order.source,
+        "created_by": order.created_by,
+        "created_at": isoformat_z(order.created_at),
+        "completed_at": isoformat_z(order.completed_at) if order.completed_at else None,
+    }

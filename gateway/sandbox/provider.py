@@ -23,7 +23,7 @@ import aiohttp
 import jwt
 import structlog
 
-from gateway.clock import Clock, isoformat_z
+from gateway.clock import Clock
 from gateway.provider.snapshot import write_snapshot
 from gateway.sandbox.model import (
     Account,
@@ -33,7 +33,6 @@ from gateway.sandbox.model import (
     Outcome,
     ProductType,
     Status,
-    number_json,
 )
 from gateway.sandbox.rules import CENT, ProviderError, validate_order
 from gateway.sandbox.timeline import Timeline
@@ -380,26 +379,3 @@ def _account(spec: AccountSpec) -> Account:
         api_enabled=spec.api_enabled,
         personal_prices=dict(spec.personal_prices) if spec.personal_prices else None,
     )
-
-
-def order_json(order: Order) -> dict[str, Any]:
-    return {
-        "id": order.id,
-        "item": order.item.id,
-        "item_name": order.item.name,
-        "item_product_type": order.item.product_type.value,
-        "quantity": number_json(order.quantity),
-        "delivered_quantity": order.delivered_quantity,
-        "price": number_json(order.price),
-        "refund_amount": number_json(order.refund_amount),
-        "fields": dict(order.fields),
-        "status": order.status.value,
-        "error": order.error,
-        "error_message": order.error_message,
-        "codes": list(order.codes),
-        "merchant_order_id": order.merchant_order_id,
-        "source": order.source,
-        "created_by": order.created_by,
-        "created_at": isoformat_z(order.created_at),
-        "completed_at": isoformat_z(order.completed_at) if order.completed_at else None,
-    }
