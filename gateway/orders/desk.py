@@ -87,7 +87,6 @@ class OrderDesk:
     ) -> None:
         self.ledger = ledger
         self.outbox = outbox
-        self.on_enqueued = on_enqueued
         self.sessions = sessions
         self.catalogs = catalogs
         self.currencies = currencies
@@ -99,9 +98,7 @@ class OrderDesk:
         # What this process's requests hold now: order ids being placed, keys being answered.
         self.placing: set[str] = set()
         self._keys: set[tuple[str, str]] = set()
-        self.outcomes = Outcomes(
-            ledger, sessions, currencies, plugins, outbox, clock, instance, on_enqueued
-        )
+        self.outcomes = Outcomes(ledger, sessions, currencies, plugins, outbox, clock, on_enqueued)
         self.reads = OrderReads(ledger, sessions, self.outcomes, outbox, clock)
 
     async def _abandoned(

@@ -161,13 +161,6 @@ class Ledger(IdempotencyKeys):
             "UPDATE orders SET updated_at = $2 WHERE id = $1", order_id, stamp(self.clock.now())
         )
 
-    async def touch_in(self, tx: Transaction, order_id: str) -> None:
-        await tx.execute(
-            "UPDATE orders SET updated_at = $2 WHERE id = $1", order_id, stamp(self.clock.now())
-        )
-
-    # --- orders whose outcome is unknown (gateway.orders.resolution) ---------------------------
-
     async def mark_sending(self, order_id: str, owner: str, lease: datetime) -> bool:
         """Just before the provider is asked: from now on the order may exist there, so
         whoever takes it over re-sends it (after `lease`, by which this request has ended).

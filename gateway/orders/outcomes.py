@@ -22,7 +22,6 @@ from gateway.clock import Clock, stamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder
 from gateway.errors import Conflict, InvalidField, NotFound
 from gateway.hooks.host import PluginHost
-from gateway.orders.instances import Instance
 from gateway.orders.ledger import Ledger
 from gateway.orders.resolution import NOT_PLACED, Outcome, Verdict, next_resend
 from gateway.outbox.events import Outbox
@@ -42,7 +41,6 @@ class Outcomes:
         plugins: PluginHost,
         outbox: Outbox,
         clock: Clock,
-        instance: Instance,
         on_enqueued: Callable[[], None] = lambda: None,
     ) -> None:
         self.ledger = ledger
@@ -51,7 +49,6 @@ class Outcomes:
         self.plugins = plugins
         self.outbox = outbox
         self.clock = clock
-        self.instance = instance
         self.on_enqueued = on_enqueued
 
     def wake(self, written: int) -> None:
