@@ -15,7 +15,7 @@ from gateway.clock import SystemClock
 from gateway.config import Config, ConfigError
 from gateway.domain import OrderRecord
 from gateway.orders.ledger import Ledger
-from gateway.outbox.events import Outbox
+from gateway.outbox.queue import Messages
 from gateway.state import DESK
 from gateway.storage import open_database
 from gateway.views import unresolved_view
@@ -26,7 +26,7 @@ async def list_messages(
 ) -> list[dict[str, Any]]:
     db = await open_database(config.storage_url, config.storage_timeout_seconds)
     try:
-        return await Outbox(SystemClock()).list_messages(db, state, tenant, subscription, limit)
+        return await Messages(SystemClock()).list(db, state, tenant, subscription, limit)
     finally:
         await db.close()
 
@@ -34,12 +34,12 @@ async def list_messages(
 async def replay_messages(
     config: Config, message_ids: list[str], subscription: str | None, since: str | None
 ) -> int:
-    outbox = Outbox(SystemClock())
+    messages = Messages(SystemClock())
     db = await open_database(config.storage_url, config.storage_timeout_seconds)
     try:
         count = 0
         for message_id in message_ids:
-            count += await outbox.replay_message(db, message_id)
+            count += await messages.replay_message(db, message_id)
         if subscription and since:
             try:
                 when = datetime.fromisoformat(since.replace("Z", "+00:00"))
@@ -48,7 +48,7 @@ async def replay_messages(
                     "--since", "an RFC 3339 time such as 2026-11-28T10:00:00Z"
                 ) from None
             when = when if when.tzinfo else when.replace(tzinfo=UTC)
-            count += await outbox.replay_failed_since(db, subscription, when)
+            count += await messages.replay_failed_since(db, subscription, when)
         return count
     finally:
         await db.close()

@@ -84,7 +84,7 @@ async def deliveries(request: web.Request) -> web.Response:
     cursor = request.query.get("cursor")
     after = cursors.decode(cursor) if cursor else None
     desk = request.app[DESK]
-    rows = await desk.outbox.attempts(desk.ledger.db, subscription.id, limit + 1, after)
+    rows = await desk.outbox.messages.attempts(desk.ledger.db, subscription.id, limit + 1, after)
     page = rows[:limit]
     return web.json_response(
         {
@@ -124,7 +124,7 @@ async def replay_failed(request: web.Request) -> web.Response:
         )
     since = params.rfc3339(raw, "since")
     desk = request.app[DESK]
-    count = await desk.outbox.replay_failed_since(desk.ledger.db, subscription.id, since)
+    count = await desk.outbox.messages.replay_failed_since(desk.ledger.db, subscription.id, since)
     request.app[DISPATCHER].wake()
     return web.json_response({"replayed": count}, status=202)
 
@@ -133,7 +133,7 @@ async def replay_message(request: web.Request) -> web.Response:
     tenant = authenticate(request)
     subscription = await request.app[SUBSCRIPTIONS].get(tenant, request.match_info["id"])
     desk = request.app[DESK]
-    count = await desk.outbox.replay_message(
+    count = await desk.outbox.messages.replay_message(
         desk.ledger.db, request.match_info["message_id"], subscription.id
     )
     if not count:

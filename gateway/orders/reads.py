@@ -89,6 +89,6 @@ class OrderReads:
         record = await self.ledger.get(order_id) if is_uuid(order_id) else None
         if record is None or record.tenant != tenant.name:
             raise NotFound(f"no order {order_id} for tenant {tenant.name!r}")
-        count = await self.outbox.replay_order(self.ledger.db, order_id)
+        count = await self.outbox.messages.replay_order(self.ledger.db, order_id)
         self.outcomes.wake(count)
         return count

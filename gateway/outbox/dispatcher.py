@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import random
 import time
-import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,18 +31,25 @@ import aiohttp
 import structlog
 from standardwebhooks import Webhook
 
-from gateway.clock import Clock, stamp
+from gateway.clock import Clock
 from gateway.config import WebhooksConfig
 from gateway.hooks.host import PluginHost
 from gateway.metrics import Metrics
-from gateway.outbox.subscriptions import Subscription, Subscriptions, subscription_from_row
+from gateway.outbox.queue import Attempt, Messages
+from gateway.outbox.subscriptions import (
+    Subscription,
+    Subscriptions,
+    current,
+    disable,
+    mark_failing,
+    mark_healthy,
+)
 from gateway.storage import Database, Row, StorageUnavailable, Transaction
 from gateway.storage.group import GroupCommit
 
 log = structlog.get_logger()
 
 EXCERPT = 512
-WINDOW = 1000  # due messages looked at per claim
 STATISTICS_EVERY = 10.0  # seconds between ANALYZE runs of the outbox on PostgreSQL
 MAX_RETRY_AFTER = 24 * 3600
 
@@ -70,6 +76,7 @@ class Dispatcher:
         self.clock = clock
         self.config = config
         self.subscriptions = subscriptions
+        self.messages = Messages(clock)
         self.plugins = plugins
         self.metrics = metrics
         self.rng = rng or random.Random()
@@ -97,82 +104,20 @@ class Dispatcher:
     # --- claiming ---------------------------------------------------------------------
 
     async def claim(self, limit: int) -> list[Row]:
-        """Take up to `limit` due messages this process may send now, under a lease.
-
-        Two steps in one transaction: pick candidates (due, not waiting behind an earlier
-        message of the same order, at most `per_endpoint_concurrency` per endpoint, none
-        for endpoints this process already has full), then lock just those, skipping
-        any another process holds, and re-check that they are still due.
-        """
+        """Take up to `limit` due messages this process may send now, under a lease, each
+        with its endpoint as it is now (`_subscription`)."""
         now = self.clock.now()
         lease = now + timedelta(seconds=self.config.attempt_timeout_seconds * 2 + 30)
-        cap = self.config.per_endpoint_concurrency
-        busy = [s for s, n in self._in_flight.items() if n >= cap]
-        args: list[Any] = [stamp(now), cap, limit]
-        exclude = ""
-        if busy:
-            marks = ", ".join(f"${i}" for i in range(4, 4 + len(busy)))
-            exclude = f" AND m.subscription_id NOT IN ({marks})"
-            args += busy
-        due = (
-            "((m.state = 'pending' AND m.next_attempt_at <= $1)"
-            " OR (m.state = 'delivering' AND m.claimed_until < $1))"
-        )
-        # The oldest due messages of active endpoints that are not full, a bounded window
-        # of them, so that a long backlog does not make every claim scan all of it; a
-        # disabled or saturated endpoint's backlog is outside the window and starves no one.
-        candidates = (
-            "SELECT id, subscription_id FROM ("
-            " SELECT m.id, m.subscription_id, m.next_attempt_at, m.ordering, ROW_NUMBER() OVER ("
-            "   PARTITION BY m.subscription_id ORDER BY m.next_attempt_at, m.ordering) AS rank"
-            " FROM (SELECT m.* FROM messages m JOIN subscriptions s ON s.id = m.subscription_id"
-            "   WHERE s.state = 'active' AND m.state IN ('pending', 'delivering')"
-            f"   AND m.next_attempt_at <= $1{exclude}"
-            f"   ORDER BY m.next_attempt_at, m.ordering LIMIT {WINDOW}) m"
-            f" WHERE {due}"
-            " AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.subscription_id = m.subscription_id"
-            "   AND e.order_id = m.order_id AND e.ordering < m.ordering"
-            "   AND e.state IN ('pending', 'delivering'))"
-            ") c WHERE rank <= $2 ORDER BY next_attempt_at, ordering LIMIT $3"
-        )
 
         async def claim(tx: Transaction) -> list[Row]:
-            picked: list[str] = []
-            taken: dict[str, int] = defaultdict(int)
-            for row in await tx.fetch(candidates, *args):
-                sub = row["subscription_id"]
-                if self._in_flight[sub] + taken[sub] < cap:
-                    taken[sub] += 1
-                    picked.append(row["id"])
-            if not picked:
-                return []
-            marks = ", ".join(f"${i}" for i in range(2, 2 + len(picked)))
-            skip_locked = " FOR UPDATE SKIP LOCKED" if self.db.engine == "postgresql" else ""
-            rows: list[Row] = await tx.fetch(
-                f"SELECT * FROM messages m WHERE m.id IN ({marks}) AND {due}"
-                f" ORDER BY m.next_attempt_at, m.ordering{skip_locked}",
-                stamp(now),
-                *picked,
-            )
+            rows = await self.messages.claim(
+                tx, self.db.engine, now, lease, self.config.per_endpoint_concurrency,
+                self._in_flight, limit,
+            )  # fmt: skip
             if rows:
-                marks = ", ".join(f"${i}" for i in range(2, 2 + len(rows)))
-                await tx.execute(
-                    "UPDATE messages SET state = 'delivering', claimed_until = $1"
-                    f" WHERE id IN ({marks})",
-                    stamp(lease),
-                    *[row["id"] for row in rows],
-                )
-                # each message carries its endpoint as it is now: one read per batch
-                subs = sorted({row["subscription_id"] for row in rows})
-                marks = ", ".join(f"${i}" for i in range(1, 1 + len(subs)))
-                current = {
-                    r["id"]: r
-                    for r in await tx.fetch(
-                        f"SELECT * FROM subscriptions WHERE id IN ({marks})", *subs
-                    )
-                }
+                endpoints = await current(tx, {r["subscription_id"] for r in rows})
                 for row in rows:
-                    row["_subscription"] = current.get(row["subscription_id"])
+                    row["_subscription"] = endpoints.get(row["subscription_id"])
             return rows
 
         return await self.db.transaction(claim)
@@ -187,13 +132,6 @@ class Dispatcher:
             sent += len(rows)
         return sent
 
-    async def _refresh_statistics(self) -> None:
-        """PostgreSQL plans the claim from table statistics; a queue table that grows from
-        empty to thousands of rows within seconds would otherwise be planned as if it
-        were empty (measured: 7 deliveries/s instead of hundreds). Analyze it each turn."""
-        if self.db.engine == "postgresql":
-            await self.db.execute("ANALYZE messages")
-
     async def run_forever(self) -> None:
         analyzed = 0.0
         while True:
@@ -201,7 +139,7 @@ class Dispatcher:
             try:
                 if time.monotonic() - analyzed > STATISTICS_EVERY:
                     analyzed = time.monotonic()
-                    await self._refresh_statistics()
+                    await self.messages.analyze(self.db)
                 rows = await self.claim(100)
             except StorageUnavailable as exc:  # an outage: wait, and claim again
                 log.warning("dispatcher_storage_unavailable", error=str(exc))
@@ -240,19 +178,14 @@ class Dispatcher:
 
     async def deliver(self, row: Row) -> None:
         assert self._http is not None, "Dispatcher.start() was not awaited"
-        found = row.get("_subscription")
-        subscription = subscription_from_row(found) if found is not None else None
+        subscription: Subscription | None = row.get("_subscription")
         if subscription is None or subscription.state != "active":
             state = (
                 "cancelled"
                 if subscription is None or subscription.state == "deleted"
                 else "pending"
             )
-            await self.db.execute(
-                "UPDATE messages SET state = $2, claimed_until = NULL WHERE id = $1",
-                row["id"],
-                state,
-            )
+            await self.messages.release(self.db, row["id"], state)
             return
         now = self.clock.now()
         body: str = row["payload"]
@@ -297,60 +230,39 @@ class Dispatcher:
         latency_ms: int,
     ) -> None:
         now = self.clock.now()
-        attempt = int(row["attempts"]) + 1
 
-        attempt_row = (
-            "att_" + uuid.uuid4().hex, row["id"], subscription.id, attempt, stamp(now),
-            status, latency_ms, excerpt, error,
+        tried = Attempt(
+            row["id"], subscription.id, int(row["attempts"]) + 1, now, status, latency_ms,
+            excerpt, error,
         )  # fmt: skip
-        delivered = status is not None and 200 <= status < 300
 
         async def record(tx: Transaction) -> tuple[str, str | None]:
             exhausted: str | None = None  # why the plugins are told, if they are
-            if delivered and self.db.engine == "postgresql":
-                # the common case in one round trip instead of two
-                await tx.execute(_DELIVERED_PG, *attempt_row)
-            else:
-                await tx.execute(_INSERT_ATTEMPT, *attempt_row)
-            if delivered:
-                outcome = "delivered"
-                if self.db.engine != "postgresql":
-                    await tx.execute(_DELIVERED, row["id"], attempt, stamp(now), status)
+            if status is not None and 200 <= status < 300:
+                await self.messages.delivered(tx, self.db.engine, tried)
                 if subscription.failing_since is not None:
-                    await tx.execute(
-                        "UPDATE subscriptions SET failing_since = NULL WHERE id = $1",
-                        subscription.id,
-                    )
-            elif status == 410:
+                    await mark_healthy(tx, subscription.id)
+                return "delivered", None
+            schedule = self.config.retry_schedule_seconds
+            if status == 410:
                 outcome = exhausted = "gone"
-                await self._dead(tx, row, attempt, status, error)
+                await self.messages.dead(tx, tried)
                 await self._disable(tx, subscription, "the endpoint answered 410 Gone", now)
+            elif tried.number > len(schedule):
+                outcome = exhausted = "dead"
+                await self.messages.dead(tx, tried)
             else:
-                schedule = self.config.retry_schedule_seconds
-                if attempt > len(schedule):
-                    outcome = exhausted = "dead"
-                    await self._dead(tx, row, attempt, status, error)
-                else:
-                    outcome = "retry"
-                    delay = schedule[attempt - 1] * (
-                        1 + self.rng.uniform(-self.config.jitter, self.config.jitter)
-                    )
-                    if retry_after is not None:
-                        delay = max(delay, retry_after)
-                    await tx.execute(
-                        "UPDATE messages SET state = 'pending', attempts = $2,"
-                        " next_attempt_at = $3, last_status = $4, last_error = $5,"
-                        " claimed_until = NULL WHERE id = $1",
-                        row["id"], attempt, stamp(now + timedelta(seconds=delay)), status, error,
-                    )  # fmt: skip
+                outcome = "retry"
+                delay = schedule[tried.number - 1] * (
+                    1 + self.rng.uniform(-self.config.jitter, self.config.jitter)
+                )
+                if retry_after is not None:
+                    delay = max(delay, retry_after)
+                await self.messages.retry_at(tx, tried, now + timedelta(seconds=delay))
+            if status != 410:
                 failing_since = subscription.failing_since or now
                 if subscription.failing_since is None:
-                    await tx.execute(
-                        "UPDATE subscriptions SET failing_since = $2 WHERE id = $1"
-                        " AND failing_since IS NULL",
-                        subscription.id,
-                        stamp(now),
-                    )
+                    await mark_failing(tx, subscription.id, now)
                 elif now - failing_since >= timedelta(hours=self.config.disable_after_hours):
                     exhausted = exhausted or "disabled"
                     await self._disable(
@@ -368,7 +280,7 @@ class Dispatcher:
             "webhook_delivery",
             message_id=row["id"],
             subscription_id=subscription.id,
-            attempt=attempt,
+            attempt=tried.number,
             status=status,
             error=error,
             outcome=outcome,
@@ -384,42 +296,11 @@ class Dispatcher:
                 event_type=row["event_type"],
             )
 
-    async def _dead(
-        self, tx: Any, row: Row, attempt: int, status: int | None, error: str | None
-    ) -> None:
-        await tx.execute(
-            "UPDATE messages SET state = 'failed', attempts = $2, last_status = $3,"
-            " last_error = $4, claimed_until = NULL WHERE id = $1",
-            row["id"], attempt, status, error,
-        )  # fmt: skip
-
     async def _disable(
         self, tx: Any, subscription: Subscription, reason: str, now: datetime
     ) -> None:
-        await tx.execute(
-            "UPDATE subscriptions SET state = 'disabled', disabled_reason = $2, updated_at = $3"
-            " WHERE id = $1 AND state = 'active'",
-            subscription.id,
-            reason,
-            stamp(now),
-        )
+        await disable(tx, subscription.id, reason, now)
         log.warning("subscription_disabled", subscription_id=subscription.id, reason=reason)
-
-
-_INSERT_ATTEMPT = (
-    "INSERT INTO delivery_attempts (id, message_id, subscription_id, attempt, at, status,"
-    " latency_ms, response_excerpt, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-)
-_DELIVERED = (
-    "UPDATE messages SET state = 'delivered', attempts = $2, delivered_at = $3,"
-    " last_status = $4, last_error = NULL, claimed_until = NULL WHERE id = $1"
-)
-# Both at once (PostgreSQL runs data-changing statements in a WITH; SQLite does not).
-_DELIVERED_PG = (
-    f"WITH attempt AS ({_INSERT_ATTEMPT}) UPDATE messages SET state = 'delivered',"
-    " attempts = $4, delivered_at = $5, last_status = $6, last_error = NULL,"
-    " claimed_until = NULL WHERE id = $2"
-)
 
 
 def _retry_after(value: str | None) -> float | None:

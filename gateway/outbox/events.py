@@ -11,25 +11,15 @@ codes are in a message only when its endpoint belongs to the order's tenant.
 
 from __future__ import annotations
 
-import itertools
 import json
-import uuid
-from datetime import datetime
 from typing import Any
 
-from gateway.clock import Clock, isoformat_z, stamp
+from gateway.clock import Clock, isoformat_z
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder, money_text, quantity_text
-from gateway.outbox.subscriptions import TEST_EVENT, Subscription, subscription_from_row
-from gateway.storage import Database, Row, Transaction
+from gateway.outbox.queue import Messages
+from gateway.outbox.subscriptions import TEST_EVENT, Subscription, subscribers
+from gateway.storage import Transaction
 from gateway.views import order_view
-
-_counter = itertools.count()
-
-# Back to pending, as if never tried; `$2` is now (stamped).
-_REPLAY = (
-    "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $2,"
-    " claimed_until = NULL"
-)
 
 EVENT_FOR_STATUS = {
     OrderStatus.PENDING: "order.accepted",
@@ -78,24 +68,13 @@ def foreign_order_view(account: str, currency: str | None, event: ProviderOrder)
 class Outbox:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-
-    async def _subscribers(
-        self, tx: Transaction, account: str, tenant: str | None
-    ) -> list[Subscription]:
-        rows = await tx.fetch(
-            "SELECT * FROM subscriptions WHERE state IN ('active', 'disabled')"
-            " AND ((scope = 'own' AND tenant = $1) OR scope = $2)"
-            " ORDER BY created_at, id",
-            tenant or "",
-            f"account:{account}",
-        )
-        return [subscription_from_row(r) for r in rows]
+        self.messages = Messages(clock)
 
     async def order_event(self, tx: Transaction, order: OrderRecord) -> int:
         """Enqueue the event for this order's current status; returns the messages written."""
         event_type = EVENT_FOR_STATUS[order.status]
         written = 0
-        for subscription in await self._subscribers(tx, order.account, order.tenant):
+        for subscription in await subscribers(tx, order.account, order.tenant):
             if subscription.wants(event_type):
                 data = order_view(order, show_codes=subscription.tenant == order.tenant)
                 await self._write(tx, subscription, event_type, order.id, data)
@@ -107,7 +86,7 @@ class Outbox:
     ) -> int:
         event_type = EVENT_FOR_STATUS[event.status]
         written = 0
-        for subscription in await self._subscribers(tx, account, None):
+        for subscription in await subscribers(tx, account, None):
             if subscription.wants(event_type):
                 data = foreign_order_view(account, currency, event)
                 await self._write(
@@ -115,91 +94,6 @@ class Outbox:
                 )
                 written += 1
         return written
-
-    # --- sending again, and the operators' view ------------------------------------------
-    # Every statement on `messages` outside the dispatcher's claims and attempts is here.
-
-    async def replay_order(self, db: Database, order_id: str) -> int:
-        """Send an order's delivered and failed messages again, from their first attempt."""
-        return await db.execute(
-            _REPLAY + " WHERE order_id = $1 AND state IN ('delivered', 'failed')",
-            order_id,
-            stamp(self.clock.now()),
-        )
-
-    async def replay_message(
-        self, db: Database, message_id: str, subscription_id: str | None = None
-    ) -> int:
-        """One message again (any state but cancelled); of that subscription, when given."""
-        if subscription_id is None:
-            return await db.execute(
-                _REPLAY + " WHERE id = $1 AND state != 'cancelled'",
-                message_id,
-                stamp(self.clock.now()),
-            )
-        return await db.execute(
-            _REPLAY.replace("$2", "$3")
-            + " WHERE id = $1 AND subscription_id = $2 AND state != 'cancelled'",
-            message_id,
-            subscription_id,
-            stamp(self.clock.now()),
-        )
-
-    async def replay_failed_since(self, db: Database, subscription_id: str, since: datetime) -> int:
-        """A subscription's failed messages created since `since`, again."""
-        return await db.execute(
-            _REPLAY.replace("$2", "$3")
-            + " WHERE subscription_id = $1 AND state = 'failed' AND created_at >= $2",
-            subscription_id,
-            stamp(since),
-            stamp(self.clock.now()),
-        )
-
-    async def attempts(
-        self, db: Database, subscription_id: str, limit: int, after: tuple[str, str] | None
-    ) -> list[Row]:
-        """A subscription's delivery attempts, newest first, with their message's state;
-        `after` is the (at, id) of the last one already shown."""
-        args: list[Any] = [subscription_id]
-        where = "a.subscription_id = $1"
-        if after is not None:
-            args += list(after)
-            where += " AND (a.at < $2 OR (a.at = $2 AND a.id < $3))"
-        args.append(limit)
-        return await db.fetch(
-            "SELECT a.*, m.event_type, m.order_id, m.state AS message_state, m.next_attempt_at"
-            " FROM delivery_attempts a JOIN messages m ON m.id = a.message_id"
-            f" WHERE {where} ORDER BY a.at DESC, a.id DESC LIMIT ${len(args)}",
-            *args,
-        )
-
-    async def list_messages(
-        self,
-        db: Database,
-        state: str | None,
-        tenant: str | None,
-        subscription: str | None,
-        limit: int,
-    ) -> list[Row]:
-        """Messages, newest first, for the operators' `gateway deliveries list`."""
-        where: list[str] = []
-        args: list[Any] = []
-        for column, value in (
-            ("state", state),
-            ("tenant", tenant),
-            ("subscription_id", subscription),
-        ):
-            if value is not None:
-                args.append(value)
-                where.append(f"{column} = ${len(args)}")
-        args.append(max(1, min(limit, 1000)))
-        return await db.fetch(
-            "SELECT id, state, attempts, last_status, next_attempt_at, event_type, order_id,"
-            " tenant, subscription_id FROM messages"
-            + (f" WHERE {' AND '.join(where)}" if where else "")
-            + f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
-            *args,
-        )
 
     async def ping(self, tx: Transaction, subscription: Subscription) -> str:
         return await self._write(
@@ -215,18 +109,7 @@ class Outbox:
         data: dict[str, Any],
     ) -> str:
         now = self.clock.now()
-        message_id = "msg_" + uuid.uuid4().hex
-        await tx.execute(
-            "INSERT INTO messages (id, subscription_id, tenant, event_type, order_id, ordering,"
-            " payload, state, next_attempt_at, created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
-            message_id,
-            subscription.id,
-            subscription.tenant,
-            event_type,
-            order_id,
-            f"{stamp(now)}:{next(_counter):012d}",
-            envelope(event_type, data, now),
-            stamp(now),
+        payload = envelope(event_type, data, now)
+        return await self.messages.enqueue(
+            tx, subscription.id, subscription.tenant, event_type, order_id, payload, now
         )
-        return message_id

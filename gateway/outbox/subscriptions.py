@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 from gateway.clock import Clock, isoformat_z, stamp, unstamp
 from gateway.errors import Forbidden, InvalidField, NotFound
+from gateway.outbox.queue import Messages
 from gateway.storage import Database, Row, Transaction
 from gateway.tenants import Tenant
 
@@ -98,6 +99,51 @@ def subscription_from_row(row: Row) -> Subscription:
         failing_since=unstamp(row["failing_since"]) if row["failing_since"] else None,
         created_at=unstamp(row["created_at"]),
         updated_at=unstamp(row["updated_at"]),
+    )
+
+
+# --- statements the outbox and the dispatcher run inside their own transactions ---------
+
+
+async def subscribers(tx: Transaction, account: str, tenant: str | None) -> list[Subscription]:
+    """Who hears about an order on `account` placed by `tenant` (None: not placed by us)."""
+    rows = await tx.fetch(
+        "SELECT * FROM subscriptions WHERE state IN ('active', 'disabled')"
+        " AND ((scope = 'own' AND tenant = $1) OR scope = $2)"
+        " ORDER BY created_at, id",
+        tenant or "",
+        f"account:{account}",
+    )
+    return [subscription_from_row(r) for r in rows]
+
+
+async def current(tx: Transaction, ids: set[str]) -> dict[str, Subscription]:
+    """Endpoints as they are now, one read for a batch of messages."""
+    ordered = sorted(ids)
+    marks = ", ".join(f"${i}" for i in range(1, 1 + len(ordered)))
+    rows = await tx.fetch(f"SELECT * FROM subscriptions WHERE id IN ({marks})", *ordered)
+    return {r["id"]: subscription_from_row(r) for r in rows}
+
+
+async def mark_failing(tx: Transaction, subscription_id: str, now: datetime) -> None:
+    await tx.execute(
+        "UPDATE subscriptions SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL",
+        subscription_id,
+        stamp(now),
+    )
+
+
+async def mark_healthy(tx: Transaction, subscription_id: str) -> None:
+    await tx.execute("UPDATE subscriptions SET failing_since = NULL WHERE id = $1", subscription_id)
+
+
+async def disable(tx: Transaction, subscription_id: str, reason: str, now: datetime) -> None:
+    await tx.execute(
+        "UPDATE subscriptions SET state = 'disabled', disabled_reason = $2, updated_at = $3"
+        " WHERE id = $1 AND state = 'active'",
+        subscription_id,
+        reason,
+        stamp(now),
     )
 
 
@@ -233,11 +279,7 @@ class Subscriptions:
                 subscription_id,
                 stamp(self.clock.now()),
             )
-            await tx.execute(
-                "UPDATE messages SET state = 'cancelled' WHERE subscription_id = $1"
-                " AND state IN ('pending', 'delivering')",
-                subscription_id,
-            )
+            await Messages(self.clock).cancel_for(tx, subscription_id)
 
         await self.db.transaction(delete)
 

@@ -1,0 +1,306 @@
+"""The outbox's two tables, `messages` and `delivery_attempts`: every statement on them.
+
+A message is one event for one endpoint. Its life: `pending` (due at
+`next_attempt_at`) → `delivering` (claimed under a lease by one process) →
+`delivered`, back to `pending` for a retry, or `failed` (dead-lettered);
+`cancelled` when its endpoint is deleted. Each try leaves one attempt row.
+Replays put a message back to `pending` as if never tried. Keeping all of this
+in one module means one place to read when the queue's states or indexes change.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gateway.clock import Clock, stamp
+from gateway.storage import Database, Row, Transaction
+
+WINDOW = 1000  # due messages looked at per claim
+
+_counter = itertools.count()
+
+# Back to pending, as if never tried; `$2` is now (stamped).
+_REPLAY = (
+    "UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = $2,"
+    " claimed_until = NULL"
+)
+_DUE = (
+    "((m.state = 'pending' AND m.next_attempt_at <= $1)"
+    " OR (m.state = 'delivering' AND m.claimed_until < $1))"
+)
+_INSERT_ATTEMPT = (
+    "INSERT INTO delivery_attempts (id, message_id, subscription_id, attempt, at, status,"
+    " latency_ms, response_excerpt, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+)
+_DELIVERED = (
+    "UPDATE messages SET state = 'delivered', attempts = $2, delivered_at = $3,"
+    " last_status = $4, last_error = NULL, claimed_until = NULL WHERE id = $1"
+)
+# Both at once (PostgreSQL runs data-changing statements in a WITH; SQLite does not).
+_DELIVERED_PG = (
+    f"WITH attempt AS ({_INSERT_ATTEMPT}) UPDATE messages SET state = 'delivered',"
+    " attempts = $4, delivered_at = $5, last_status = $6, last_error = NULL,"
+    " claimed_until = NULL WHERE id = $2"
+)
+
+
+def _marks(count: int, first: int = 1) -> str:
+    return ", ".join(f"${i}" for i in range(first, first + count))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at one message, as the dispatcher saw it."""
+
+    message_id: str
+    subscription_id: str
+    number: int
+    at: datetime
+    status: int | None
+    latency_ms: int
+    excerpt: str | None
+    error: str | None
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            "att_" + uuid.uuid4().hex, self.message_id, self.subscription_id, self.number,
+            stamp(self.at), self.status, self.latency_ms, self.excerpt, self.error,
+        )  # fmt: skip
+
+
+class Messages:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    # --- writing ------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        tx: Transaction,
+        subscription_id: str,
+        tenant: str,
+        event_type: str,
+        order_id: str | None,
+        payload: str,
+        now: datetime,
+    ) -> str:
+        message_id = "msg_" + uuid.uuid4().hex
+        await tx.execute(
+            "INSERT INTO messages (id, subscription_id, tenant, event_type, order_id, ordering,"
+            " payload, state, next_attempt_at, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
+            message_id,
+            subscription_id,
+            tenant,
+            event_type,
+            order_id,
+            f"{stamp(now)}:{next(_counter):012d}",
+            payload,
+            stamp(now),
+        )
+        return message_id
+
+    async def cancel_for(self, tx: Transaction, subscription_id: str) -> None:
+        """A deleted endpoint's undelivered messages go nowhere."""
+        await tx.execute(
+            "UPDATE messages SET state = 'cancelled' WHERE subscription_id = $1"
+            " AND state IN ('pending', 'delivering')",
+            subscription_id,
+        )
+
+    # --- the dispatcher's claims ---------------------------------------------------------
+
+    async def claim(
+        self,
+        tx: Transaction,
+        engine: str,
+        now: datetime,
+        lease_until: datetime,
+        per_endpoint: int,
+        in_flight: Mapping[str, int],
+        limit: int,
+    ) -> list[Row]:
+        """Take up to `limit` due messages under a lease, at most `per_endpoint` in flight
+        for each endpoint counting `in_flight` (this process's own).
+
+        Two steps in one transaction: pick candidates (due, not waiting behind an earlier
+        message of the same order, none for endpoints already full), then lock just those,
+        skipping any another process holds, and re-check that they are still due.
+        """
+        busy = sorted(s for s, n in in_flight.items() if n >= per_endpoint)
+        args: list[Any] = [stamp(now), per_endpoint, limit, *busy]
+        exclude = f" AND m.subscription_id NOT IN ({_marks(len(busy), 4)})" if busy else ""
+        # The oldest due messages of active endpoints that are not full, a bounded window
+        # of them, so that a long backlog does not make every claim scan all of it; a
+        # disabled or saturated endpoint's backlog is outside the window and starves no one.
+        candidates = (
+            "SELECT id, subscription_id FROM ("
+            " SELECT m.id, m.subscription_id, m.next_attempt_at, m.ordering, ROW_NUMBER() OVER ("
+            "   PARTITION BY m.subscription_id ORDER BY m.next_attempt_at, m.ordering) AS rank"
+            " FROM (SELECT m.* FROM messages m JOIN subscriptions s ON s.id = m.subscription_id"
+            "   WHERE s.state = 'active' AND m.state IN ('pending', 'delivering')"
+            f"   AND m.next_attempt_at <= $1{exclude}"
+            f"   ORDER BY m.next_attempt_at, m.ordering LIMIT {WINDOW}) m"
+            f" WHERE {_DUE}"
+            " AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.subscription_id = m.subscription_id"
+            "   AND e.order_id = m.order_id AND e.ordering < m.ordering"
+            "   AND e.state IN ('pending', 'delivering'))"
+            ") c WHERE rank <= $2 ORDER BY next_attempt_at, ordering LIMIT $3"
+        )
+        picked: list[str] = []
+        taken: dict[str, int] = {}
+        for row in await tx.fetch(candidates, *args):
+            sub = row["subscription_id"]
+            if in_flight.get(sub, 0) + taken.get(sub, 0) < per_endpoint:
+                taken[sub] = taken.get(sub, 0) + 1
+                picked.append(row["id"])
+        if not picked:
+            return []
+        skip_locked = " FOR UPDATE SKIP LOCKED" if engine == "postgresql" else ""
+        rows: list[Row] = await tx.fetch(
+            f"SELECT * FROM messages m WHERE m.id IN ({_marks(len(picked), 2)}) AND {_DUE}"
+            f" ORDER BY m.next_attempt_at, m.ordering{skip_locked}",
+            stamp(now),
+            *picked,
+        )
+        if rows:
+            await tx.execute(
+                "UPDATE messages SET state = 'delivering', claimed_until = $1"
+                f" WHERE id IN ({_marks(len(rows), 2)})",
+                stamp(lease_until),
+                *[row["id"] for row in rows],
+            )
+        return rows
+
+    async def release(self, db: Database, message_id: str, state: str) -> None:
+        """Give a claimed message back unsent: `pending` to wait, `cancelled` for good."""
+        await db.execute(
+            "UPDATE messages SET state = $2, claimed_until = NULL WHERE id = $1",
+            message_id,
+            state,
+        )
+
+    async def analyze(self, db: Database) -> None:
+        """PostgreSQL plans the claim from table statistics; a queue table that grows from
+        empty to thousands of rows within seconds would otherwise be planned as if it
+        were empty (measured: 7 deliveries/s instead of hundreds)."""
+        if db.engine == "postgresql":
+            await db.execute("ANALYZE messages")
+
+    # --- attempts ----------------------------------------------------------------------
+
+    async def delivered(self, tx: Transaction, engine: str, attempt: Attempt) -> None:
+        row = attempt.row()
+        if engine == "postgresql":  # the common case in one round trip instead of two
+            await tx.execute(_DELIVERED_PG, *row)
+            return
+        await tx.execute(_INSERT_ATTEMPT, *row)
+        await tx.execute(
+            _DELIVERED, attempt.message_id, attempt.number, stamp(attempt.at), attempt.status
+        )
+
+    async def retry_at(self, tx: Transaction, attempt: Attempt, when: datetime) -> None:
+        await tx.execute(_INSERT_ATTEMPT, *attempt.row())
+        await tx.execute(
+            "UPDATE messages SET state = 'pending', attempts = $2,"
+            " next_attempt_at = $3, last_status = $4, last_error = $5,"
+            " claimed_until = NULL WHERE id = $1",
+            attempt.message_id, attempt.number, stamp(when), attempt.status, attempt.error,
+        )  # fmt: skip
+
+    async def dead(self, tx: Transaction, attempt: Attempt) -> None:
+        await tx.execute(_INSERT_ATTEMPT, *attempt.row())
+        await tx.execute(
+            "UPDATE messages SET state = 'failed', attempts = $2, last_status = $3,"
+            " last_error = $4, claimed_until = NULL WHERE id = $1",
+            attempt.message_id, attempt.number, attempt.status, attempt.error,
+        )  # fmt: skip
+
+    # --- sending again, and the operators' view ------------------------------------------
+
+    async def replay_order(self, db: Database, order_id: str) -> int:
+        """Send an order's delivered and failed messages again, from their first attempt."""
+        return await db.execute(
+            _REPLAY + " WHERE order_id = $1 AND state IN ('delivered', 'failed')",
+            order_id,
+            stamp(self.clock.now()),
+        )
+
+    async def replay_message(
+        self, db: Database, message_id: str, subscription_id: str | None = None
+    ) -> int:
+        """One message again (any state but cancelled); of that subscription, when given."""
+        if subscription_id is None:
+            return await db.execute(
+                _REPLAY + " WHERE id = $1 AND state != 'cancelled'",
+                message_id,
+                stamp(self.clock.now()),
+            )
+        return await db.execute(
+            _REPLAY.replace("$2", "$3")
+            + " WHERE id = $1 AND subscription_id = $2 AND state != 'cancelled'",
+            message_id,
+            subscription_id,
+            stamp(self.clock.now()),
+        )
+
+    async def replay_failed_since(self, db: Database, subscription_id: str, since: datetime) -> int:
+        """A subscription's failed messages created since `since`, again."""
+        return await db.execute(
+            _REPLAY.replace("$2", "$3")
+            + " WHERE subscription_id = $1 AND state = 'failed' AND created_at >= $2",
+            subscription_id,
+            stamp(since),
+            stamp(self.clock.now()),
+        )
+
+    async def attempts(
+        self, db: Database, subscription_id: str, limit: int, after: tuple[str, str] | None
+    ) -> list[Row]:
+        """A subscription's delivery attempts, newest first, with their message's state;
+        `after` is the (at, id) of the last one already shown."""
+        args: list[Any] = [subscription_id]
+        where = "a.subscription_id = $1"
+        if after is not None:
+            args += list(after)
+            where += " AND (a.at < $2 OR (a.at = $2 AND a.id < $3))"
+        args.append(limit)
+        return await db.fetch(
+            "SELECT a.*, m.event_type, m.order_id, m.state AS message_state, m.next_attempt_at"
+            " FROM delivery_attempts a JOIN messages m ON m.id = a.message_id"
+            f" WHERE {where} ORDER BY a.at DESC, a.id DESC LIMIT ${len(args)}",
+            *args,
+        )
+
+    async def list(
+        self,
+        db: Database,
+        state: str | None,
+        tenant: str | None,
+        subscription: str | None,
+        limit: int,
+    ) -> list[Row]:
+        """Messages, newest first, for the operators' `gateway deliveries list`."""
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (
+            ("state", state),
+            ("tenant", tenant),
+            ("subscription_id", subscription),
+        ):
+            if value is not None:
+                args.append(value)
+                where.append(f"{column} = ${len(args)}")
+        args.append(max(1, min(limit, 1000)))
+        return await db.fetch(
+            "SELECT id, state, attempts, last_status, next_attempt_at, event_type, order_id,"
+            " tenant, subscription_id FROM messages"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
+            *args,
+        )
