@@ -12,6 +12,8 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.abc import AbstractResolver
+from aiohttp.resolver import DefaultResolver
 
 from gateway.api import catalog as api_catalog
 from gateway.api import intake, ops
@@ -19,7 +21,7 @@ from gateway.api import orders as api_orders
 from gateway.api import webhooks as api_webhooks
 from gateway.api.edge import MAX_BODY, METRICS, TENANTS, edge
 from gateway.clock import Clock, SystemClock
-from gateway.config import Config
+from gateway.config import Config, ConfigError, seal_keys
 from gateway.hooks.host import PluginHost
 from gateway.metrics import Metrics
 from gateway.orders.desk import OrderDesk
@@ -27,30 +29,40 @@ from gateway.orders.instances import Instance
 from gateway.orders.ledger import Ledger
 from gateway.orders.reconcile import Reconciler
 from gateway.orders.resolution import Resolver
+from gateway.orders.sealed import check_keys
+from gateway.outbox.destinations import DestinationPolicy, GuardedResolver
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.outbox.events import Outbox
+from gateway.outbox.queue import Messages
 from gateway.outbox.subscriptions import Subscriptions
 from gateway.provider.accounts import AccountSession
 from gateway.provider.catalog import AccountCatalog, CatalogUnavailable
+from gateway.ratelimit import RateLimits
+from gateway.reload import TenantWatch
+from gateway.sealing import Sealer, SealError
 from gateway.state import (
     CATALOGS,
     CONFIG,
     DATABASE,
     DESK,
+    DESTINATIONS,
     DISPATCHER,
     INSTANCE,
     LEDGER,
     PLUGINS,
+    RATE_LIMITS,
     RECONCILER,
     RESOLVER,
     SESSIONS,
     SUBSCRIPTIONS,
     WEBHOOK_SECRETS,
 )
-from gateway.storage import StorageUnavailable, open_database
+from gateway.storage import Database, StorageUnavailable, open_database
 from gateway.tenants import TenantDirectory
 
 log = structlog.get_logger()
+
+PURGE_EVERY = 300.0  # seconds between two purges of delivered webhook payloads
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,12 @@ class Settings:
     background: bool = True
     # Plugins that are not installed as packages, by name (plugin authors' tests).
     plugin_factories: dict[str, Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
+    # How webhook destinations' names are resolved; tests give one that never leaves the
+    # machine (gateway.outbox.destinations.StaticResolver). None: the system's resolver.
+    resolver: AbstractResolver | None = None
+    # The keys codes are sealed with at rest, newest first (gateway.sealing). None: the
+    # config's (`[storage] seal_keys`, by default $GATEWAY_SEAL_KEYS), read by create_app.
+    seal_keys: list[str] | None = None
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -84,9 +102,19 @@ def create_app(settings: Settings) -> web.Application:
     app[WEBHOOK_SECRETS] = {name: s.webhook_secret for name, s in settings.secrets.items()}
     plugins = PluginHost(config.plugins, settings.plugin_factories)
     app[PLUGINS] = plugins
-    app.cleanup_ctx.append(_storage(settings))
+    app[DESTINATIONS] = _destinations(config)
+    app[RATE_LIMITS] = RateLimits(
+        settings.clock,
+        {
+            "test": config.webhooks.test_sends_per_minute,
+            "replay": config.webhooks.replays_per_minute,
+        },
+    )
+    keys = seal_keys(config) if settings.seal_keys is None else settings.seal_keys
+    sealer = Sealer(keys)
+    app.cleanup_ctx.append(_storage(settings, sealer))
     app.cleanup_ctx.append(_plugins(settings))
-    app.cleanup_ctx.append(_accounts(settings))
+    app.cleanup_ctx.append(_accounts(settings, sealer))
     app.router.add_routes(
         api_orders.routes + api_catalog.routes + api_webhooks.routes + intake.routes + ops.routes
     )
@@ -94,13 +122,18 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-def _storage(settings: Settings):  # type: ignore[no-untyped-def]
+def _storage(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-def]
     async def storage(app: web.Application) -> AsyncIterator[None]:
         db = await open_database(
             settings.config.storage_url, settings.config.storage_timeout_seconds
         )
+        try:
+            await check_keys(db, sealer)
+        except SealError as exc:  # refuse to start, rather than fail every read of an order
+            await db.close()
+            raise ConfigError("storage.seal_keys", str(exc)) from None
         app[DATABASE] = db
-        app[LEDGER] = Ledger(db, settings.clock)
+        app[LEDGER] = Ledger(db, settings.clock, sealer)
         instance = Instance(db, settings.clock)
         await instance.register()
         app[INSTANCE] = instance
@@ -124,7 +157,18 @@ def _plugins(settings: Settings):  # type: ignore[no-untyped-def]
     return plugins
 
 
-def _accounts(settings: Settings):  # type: ignore[no-untyped-def]
+def _destinations(config: Config) -> DestinationPolicy:
+    """The operator's rules, and what is never a destination: this gateway and its provider."""
+    policy = DestinationPolicy(config.webhooks.destinations)
+    if config.server.port:
+        policy.forbid_own(config.server.host, config.server.port)
+    for account in config.accounts.values():
+        policy.forbid_url(account.base_url)
+        policy.forbid_url(account.catalog_url)
+    return policy
+
+
+def _accounts(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-def]
     async def accounts(app: web.Application) -> AsyncIterator[None]:
         config = settings.config
         sessions = {
@@ -143,12 +187,26 @@ def _accounts(settings: Settings):  # type: ignore[no-untyped-def]
         app[SESSIONS] = sessions
         app[CATALOGS] = catalogs
         hooks = config.webhooks
+        resolver = settings.resolver or DefaultResolver()
         subscriptions = Subscriptions(
-            app[DATABASE], settings.clock, timedelta(hours=hooks.secret_overlap_hours)
+            app[DATABASE],
+            settings.clock,
+            timedelta(hours=hooks.secret_overlap_hours),
+            app[DESTINATIONS],
+            resolver,
+            hooks.destinations.max_subscriptions_per_tenant,
         )
         dispatcher = Dispatcher(
-            app[DATABASE], settings.clock, hooks, subscriptions, app[PLUGINS], app[METRICS]
+            app[DATABASE],
+            settings.clock,
+            hooks,
+            subscriptions,
+            app[PLUGINS],
+            app[METRICS],
+            GuardedResolver(resolver, app[DESTINATIONS]),
         )
+        outbox = Outbox(settings.clock, sealer)
+        dispatcher.messages = outbox.messages  # the one that holds the keys, to open payloads
         await dispatcher.start()
         app[SUBSCRIPTIONS] = subscriptions
         app[DISPATCHER] = dispatcher
@@ -158,7 +216,7 @@ def _accounts(settings: Settings):  # type: ignore[no-untyped-def]
             catalogs,
             {name: a.currency for name, a in config.accounts.items()},
             app[PLUGINS],
-            Outbox(settings.clock),
+            outbox,
             settings.clock,
             app[METRICS],
             timedelta(hours=config.idempotency_ttl_hours),
@@ -184,6 +242,11 @@ def _accounts(settings: Settings):  # type: ignore[no-untyped-def]
             tasks.append(asyncio.create_task(app[RECONCILER].run_forever()))
             tasks.append(asyncio.create_task(app[RESOLVER].run_forever()))
             tasks.append(asyncio.create_task(app[INSTANCE].run_forever()))
+            if config.path is not None:
+                watch = TenantWatch(config.path, config, app[TENANTS])
+                tasks.append(asyncio.create_task(watch.run_forever()))
+            retention = timedelta(hours=hooks.payload_retention_hours)
+            tasks.append(asyncio.create_task(_purging(outbox.messages, app[DATABASE], retention)))
         yield
         for task in tasks:
             task.cancel()
@@ -195,6 +258,21 @@ def _accounts(settings: Settings):  # type: ignore[no-untyped-def]
             await session.close()
 
     return accounts
+
+
+async def _purging(messages: Messages, db: Database, retention: timedelta) -> None:
+    """Delivered payloads emptied once past retention, every few minutes and off the request
+    path; a turn that fails waits for the next (a payload purged later is no harm)."""
+    while True:
+        try:
+            purged = await messages.purge_payloads(db, retention)
+            if purged:
+                log.info("webhook_payloads_purged", count=purged)
+        except StorageUnavailable as exc:
+            log.warning("payload_purge_storage_unavailable", error=str(exc))
+        except Exception:
+            log.exception("payload_purge_failed")
+        await asyncio.sleep(PURGE_EVERY)
 
 
 async def _first_load(catalog: AccountCatalog) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from gateway import commands as subcommands
 from gateway.config import ConfigError, Role
 from gateway.logs import configure_logging
+from gateway.sealing import SealError
 from gateway.serving import AddressInUse
 from gateway.storage.database import StorageUnavailable
 
@@ -29,6 +30,8 @@ ENVIRONMENT = """environment variables (an option given on the command line wins
   GATEWAY_LOG_LEVEL     debug, info, warning or error (default: info; demo: warning)
   GATEWAY_PORT          the gateway's port, for serve and demo
   GATEWAY_SANDBOX_PORT  the sandbox's port, for sandbox and demo
+  GATEWAY_SEAL_KEYS     the keys codes are sealed with, newest first (unless the config's
+                        [storage] seal_keys names another source)
 
 exit status: 0 done; 1 the command could not do its work (it says why, and what to
 do, in one line); 2 the command line is wrong."""
@@ -174,6 +177,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--operator", default=subcommands.operator(), help="who decided, for the audit trail"
     )
 
+    seal = commands.add_parser(
+        "seal", help="the keys gift-card codes are sealed with at rest (docs/security.md)"
+    )
+    seal_commands = seal.add_subparsers(dest="seal_command", required=True)
+    seal_commands.add_parser("new-key", help="print a new key (put it first, then rekey)")
+    rekey = seal_commands.add_parser(
+        "rekey", help="re-seal every stored code with the newest key; prints counts per column"
+    )
+    rekey.add_argument("--config", **_config_option())
+
     sandbox = commands.add_parser(
         "sandbox", help="run the sandbox provider (a faithful stand-in for the real one)"
     )
@@ -221,12 +234,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "plugins": subcommands.run_plugins,
             "deliveries": subcommands.run_deliveries,
             "orders": subcommands.run_orders,
+            "seal": subcommands.run_seal,
             "sandbox": subcommands.run_sandbox,
             "codegen": subcommands.run_codegen,
         }[args.command]
         return runner(args)
     except ConfigError as exc:
         print(f"config error: {exc.key}: {exc.reason}", file=sys.stderr)
+        return 1
+    except SealError as exc:
+        print(f"seal error: {exc}", file=sys.stderr)
         return 1
     except StorageUnavailable as exc:
         print(f"storage unavailable: {exc}; is the database up and reachable?", file=sys.stderr)

@@ -7,6 +7,7 @@ forward by hand instead of sleeping.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -49,8 +50,34 @@ def isoformat_z(when: datetime) -> str:
 
 def stamp(when: datetime) -> str:
     """The storage form of a time: fixed-width UTC, so that text order is time order."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = when.astimezone(UTC)
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")  # %Y does not pad year 1
 
 
 def unstamp(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """An RFC 3339 date-time (`2026-11-30T10:00:00Z`, `…+01:00`), strictly: no basic
+    format, no missing offset. Years 0001 to 9999 are all valid RFC 3339; one whose
+    offset carries it past either end in UTC is clamped to that end, so that comparing
+    and storing it can never overflow. Raises ValueError."""
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        raise ValueError("not an RFC 3339 date-time such as 2026-11-28T10:00:00Z")
+    fraction = (match.group(7) or "")[:6].ljust(6, "0")
+    offset = match.group(8).upper()
+    base = text[: match.start(7) - 1] if match.group(7) else text[: match.start(8)]
+    when = datetime.fromisoformat(
+        f"{base}.{fraction}{'+00:00' if offset == 'Z' else offset}".replace("t", "T")
+    )
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if when.year < 5000 else datetime.max).replace(tzinfo=UTC)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -33,10 +34,13 @@ def run_serve(args: argparse.Namespace) -> int:
     port = config.server.port if args.port is None else args.port
 
     def announce(port: int) -> None:
+        from gateway.state import DESTINATIONS
+
+        app[DESTINATIONS].forbid_own(config.server.host, port)  # port 0 is known only now
         print(f"Gateway on http://{config.server.host}:{port} (API at /v1, /openapi.json)")
         sys.stdout.flush()
 
-    asyncio.run(serve(app, config.server.host, port, announce))
+    asyncio.run(serve(app, config.server.host, port, announce, config.server))
     return 0
 
 
@@ -53,14 +57,17 @@ def account_secrets(config: Config) -> dict[str, AccountSecrets]:
 
 
 def run_config_check(args: argparse.Namespace) -> int:
-    from gateway.config import check_secrets, load
+    from gateway.config import check_secrets, load, seal_keys
     from gateway.hooks.host import PluginHost
 
     config = load(args.file)
     PluginHost(config.plugins)  # each plugin checks its own settings, as `serve` has them do
     check_secrets(config)
     print(f"{args.file}: ok")
-    print(f"  storage: {config.storage_url.split(':', 1)[0]}")
+    print(
+        f"  storage: {config.storage_url.split(':', 1)[0]}; codes sealed with "
+        f"{len(seal_keys(config))} key(s) from {config.seal_keys.describe()}"
+    )
     for account in config.accounts.values():
         print(
             f"  account {account.name}: {account.base_url} ({account.currency}); "
@@ -185,12 +192,38 @@ def run_orders(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_seal(args: argparse.Namespace) -> int:
+    from gateway.config import load
+    from gateway.operations import rekey
+    from gateway.sealing import new_key
+
+    if args.seal_command == "new-key":
+        print(new_key())
+        print(
+            "Put it first in the keys (storage.seal_keys, default $GATEWAY_SEAL_KEYS), restart "
+            "every gateway, then run `gateway seal rekey`.",
+            file=sys.stderr,
+        )
+        return 0
+    for column, (resealed, current) in asyncio.run(rekey(load(args.config))).items():
+        print(f"{column}: {resealed} re-sealed, {current} already current")
+    print(
+        "Sealed with the newest key: once every gateway runs with it first, older keys can go.",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_demo
+    from gateway.sealing import new_key, parse_keys
 
+    # The demo needs no set-up: without $GATEWAY_SEAL_KEYS, a key for this run only (its
+    # temporary database goes with it; a --storage kept across runs wants the variable).
+    keys = parse_keys(os.environ.get("GATEWAY_SEAL_KEYS", "")) or [new_key()]
     with tempfile.TemporaryDirectory(prefix="gateway-demo-") as tmp:
         storage = args.storage or f"sqlite:///{Path(tmp) / 'gateway.sqlite3'}"
-        asyncio.run(run_demo(args.host, args.port, args.sandbox_port, storage))
+        asyncio.run(run_demo(args.host, args.port, args.sandbox_port, storage, keys))
     return 0
 
 

@@ -28,6 +28,9 @@ from gateway.config_fields import (
     _table,
     _url,
 )
+from gateway.config_webhooks import DestinationsConfig as DestinationsConfig
+from gateway.config_webhooks import WebhooksConfig as WebhooksConfig
+from gateway.config_webhooks import webhooks_config
 
 TOKEN_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
 # Enabled when the config does not say otherwise, in this calling order.
@@ -64,9 +67,20 @@ class TenantConfig:
 
 @dataclass(frozen=True)
 class ServerConfig:
+    """Where to listen, and the bounds that keep one client from holding the server.
+
+    A request's head must arrive whole within `header_timeout_seconds` of its first
+    byte (slow-header attacks); a connection with no request for
+    `idle_timeout_seconds` is closed; past `max_connections` open connections per
+    process a new one is answered 503 and closed at once.
+    """
+
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = 64 * 1024
+    header_timeout_seconds: float = 10.0
+    idle_timeout_seconds: float = 60.0
+    max_connections: int = 1000
 
 
 @dataclass(frozen=True)
@@ -78,34 +92,17 @@ class PluginsConfig:
 
 
 @dataclass(frozen=True)
-class WebhooksConfig:
-    """Tenant webhook delivery and order reconciliation.
-
-    The default retry schedule follows Svix's: after the first attempt, 5 s,
-    5 min, 30 min, 2 h, 5 h, 10 h and 10 h, eight attempts over about 28 hours.
-    """
-
-    retry_schedule_seconds: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
-    jitter: float = 0.1
-    attempt_timeout_seconds: float = 10.0
-    per_endpoint_concurrency: int = 4
-    disable_after_hours: float = 72.0
-    secret_overlap_hours: float = 24.0
-    poll_interval_seconds: float = 1.0
-    reconcile_after_seconds: float = 600.0
-    reconcile_interval_seconds: float = 60.0
-
-
-@dataclass(frozen=True)
 class Config:
     accounts: dict[str, AccountConfig]
     tenants: dict[str, TenantConfig]
     storage_url: str = "sqlite:///gateway.sqlite3"
     # Bounds every storage statement, pool acquisition and hand-off; past it, a 503.
     storage_timeout_seconds: float = 5.0
+    # The keys gift-card codes are sealed with at rest, newest first (docs/security.md).
+    seal_keys: SecretRef = field(default_factory=lambda: SecretRef(env="GATEWAY_SEAL_KEYS"))
     server: ServerConfig = ServerConfig()
     plugins: PluginsConfig = PluginsConfig()
-    webhooks: WebhooksConfig = WebhooksConfig()
+    webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
     idempotency_ttl_hours: float = 24.0
     token_renew_margin_seconds: float = 300.0
     # How long after it was asked for an order whose outcome is unknown may still be placed
@@ -134,7 +131,12 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
     _only(raw, "", {"server", "storage", "gateway", "accounts", "tenants", "plugins", "webhooks"})
     server = _server(_table(raw, "server"))
     storage = _table(raw, "storage")
-    _only(storage, "storage", {"url", "timeout_seconds"})
+    _only(storage, "storage", {"url", "timeout_seconds", "seal_keys"})
+    seal_keys = (
+        _secret(storage, "storage", "seal_keys")
+        if "seal_keys" in storage
+        else SecretRef(env="GATEWAY_SEAL_KEYS")
+    )
     storage_url = _str(storage, "storage", "url", "sqlite:///gateway.sqlite3")
     storage_timeout = _number(storage, "storage", "timeout_seconds", 5.0)
     if not 0 < storage_timeout <= 60:
@@ -185,9 +187,10 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
         tenants=tenants,
         storage_url=storage_url,
         storage_timeout_seconds=storage_timeout,
+        seal_keys=seal_keys,
         server=server,
         plugins=_plugins(_table(raw, "plugins")),
-        webhooks=_webhooks(_table(raw, "webhooks")),
+        webhooks=webhooks_config(_table(raw, "webhooks")),
         idempotency_ttl_hours=ttl,
         token_renew_margin_seconds=margin,
         resend_window_seconds=window,
@@ -195,14 +198,27 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
 
 
 def _server(raw: dict[str, Any]) -> ServerConfig:
-    _only(raw, "server", {"host", "port", "max_body_bytes"})
+    _only(raw, "server", set(ServerConfig.__dataclass_fields__))
     port = _int(raw, "server", "port", 8080)
     if not 0 <= port <= 65535:
         raise ConfigError("server.port", "a TCP port between 0 and 65535")
     body = _int(raw, "server", "max_body_bytes", 64 * 1024)
     if body < 1024:
         raise ConfigError("server.max_body_bytes", "at least 1024")
-    return ServerConfig(_str(raw, "server", "host", "127.0.0.1"), port, body)
+    header = _number(raw, "server", "header_timeout_seconds", 10.0)
+    idle = _number(raw, "server", "idle_timeout_seconds", 60.0)
+    if not 0 < header <= 300 or not 0 < idle <= 3600:
+        raise ConfigError(
+            "server",
+            "header_timeout_seconds is above 0 and at most 300, idle_timeout_seconds above 0"
+            " and at most 3600",
+        )
+    connections = _int(raw, "server", "max_connections", 1000)
+    if connections < 1:
+        raise ConfigError("server.max_connections", "at least 1")
+    return ServerConfig(
+        _str(raw, "server", "host", "127.0.0.1"), port, body, header, idle, connections
+    )
 
 
 def _account(name: str, raw: dict[str, Any]) -> AccountConfig:
@@ -267,37 +283,6 @@ def _tenant(name: str, raw: dict[str, Any], accounts: dict[str, AccountConfig]) 
     return TenantConfig(name, tuple(hashes), tuple(allowed), default, role)
 
 
-def _webhooks(raw: dict[str, Any]) -> WebhooksConfig:
-    defaults = WebhooksConfig()
-    names = set(WebhooksConfig.__dataclass_fields__)
-    _only(raw, "webhooks", names)
-    values: dict[str, Any] = {}
-    for name in names - {"retry_schedule_seconds", "per_endpoint_concurrency"}:
-        value = _number(raw, "webhooks", name, getattr(defaults, name))
-        if value < 0 or (name != "jitter" and name.endswith(("seconds", "hours")) and value <= 0):
-            raise ConfigError(f"webhooks.{name}", "must be positive")
-        values[name] = value
-    if values["jitter"] >= 1:
-        raise ConfigError("webhooks.jitter", "a share below 1, such as 0.1 for ±10%")
-    concurrency = _int(
-        raw, "webhooks", "per_endpoint_concurrency", defaults.per_endpoint_concurrency
-    )
-    if concurrency < 1:
-        raise ConfigError("webhooks.per_endpoint_concurrency", "at least 1")
-    schedule = raw.get("retry_schedule_seconds", list(defaults.retry_schedule_seconds))
-    if not isinstance(schedule, list) or not all(
-        isinstance(s, int | float) and not isinstance(s, bool) and s > 0 for s in schedule
-    ):
-        raise ConfigError(
-            "webhooks.retry_schedule_seconds", "a list of positive delays, e.g. [5, 300, 1800]"
-        )
-    return WebhooksConfig(
-        retry_schedule_seconds=tuple(float(s) for s in schedule),
-        per_endpoint_concurrency=concurrency,
-        **values,
-    )
-
-
 def _plugins(raw: dict[str, Any]) -> PluginsConfig:
     enabled = _str_list(raw, "plugins", "enabled") if "enabled" in raw else list(BUILT_IN_PLUGINS)
     if len(set(enabled)) != len(enabled):
@@ -317,6 +302,26 @@ def _plugins(raw: dict[str, Any]) -> PluginsConfig:
 
 def check_secrets(config: Config) -> None:
     """Resolve every secret once (values are discarded) so that a missing one fails at start."""
+    seal_keys(config)
     for account in config.accounts.values():
         account.api_key.resolve(f"accounts.{account.name}.api_key")
         account.webhook_secret.resolve(f"accounts.{account.name}.webhook_secret")
+
+
+def seal_keys(config: Config) -> list[str]:
+    """The keys codes are sealed with, newest first; each is checked to be a key."""
+    from gateway.sealing import Sealer, SealError, parse_keys
+
+    where = "storage.seal_keys"
+    try:
+        keys = parse_keys(config.seal_keys.resolve(where))
+        Sealer(keys)
+    except SealError as exc:
+        raise ConfigError(where, str(exc)) from None
+    except ConfigError as exc:
+        raise ConfigError(
+            exc.key,
+            exc.reason.split(";")[0] + "; codes are sealed at rest with it "
+            "(docs/security.md): make a key with `gateway seal new-key`",
+        ) from None
+    return keys

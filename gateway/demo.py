@@ -12,6 +12,7 @@ from gateway.app import AccountSecrets, Settings, create_app
 from gateway.config import parse
 from gateway.sandbox import SANDBOX, SandboxSettings, create_sandbox_app, demo_accounts, demo_items
 from gateway.serving import start, until_stopped
+from gateway.state import DESTINATIONS
 from gateway.tenants import new_token, token_hash
 
 DEMO_TENANTS = {
@@ -21,7 +22,9 @@ DEMO_TENANTS = {
 }
 
 
-async def run_demo(host: str, port: int, sandbox_port: int, storage_url: str) -> None:
+async def run_demo(
+    host: str, port: int, sandbox_port: int, storage_url: str, seal_keys: list[str]
+) -> None:
     accounts = demo_accounts(0)
     sandbox_app = create_sandbox_app(
         SandboxSettings(accounts=accounts, items=demo_items(), fulfilment_delay=2.0)
@@ -34,6 +37,9 @@ async def run_demo(host: str, port: int, sandbox_port: int, storage_url: str) ->
         config = parse(
             {
                 "storage": {"url": storage_url},
+                # a new user's first receiver is on this machine: let webhooks reach loopback
+                # (never the gateway itself nor the sandbox: those stay refused)
+                "webhooks": {"destinations": {"allow": ["127.0.0.0/8", "::1/128"]}},
                 "accounts": {
                     spec.name: {
                         "base_url": provider,
@@ -57,8 +63,10 @@ async def run_demo(host: str, port: int, sandbox_port: int, storage_url: str) ->
         secrets = {
             spec.name: AccountSecrets(spec.api_keys[0], spec.webhook_secret) for spec in accounts
         }
-        gateway_runner, bound = await start(create_app(Settings(config, secrets)), host, port)
+        app = create_app(Settings(config, secrets, seal_keys=seal_keys))
+        gateway_runner, bound = await start(app, host, port)
         runners.append(gateway_runner)
+        app[DESTINATIONS].forbid_own(host, bound)
         base = f"http://{host}:{bound}"
         for spec in accounts:
             sandbox_app[SANDBOX].account(

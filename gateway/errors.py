@@ -114,3 +114,37 @@ class ProviderTimeout(ProviderFailure):
 
 class ProviderBusy(ProviderFailure):
     status, code = 503, "provider_rate_limited"
+
+
+class UnsupportedMediaType(GatewayError):
+    status, code = 415, "unsupported_media_type"
+
+
+class DestinationNotAllowed(GatewayError):
+    """A webhook URL the operator's destination rules refuse; `rule` says which."""
+
+    status, code = 422, "destination_not_allowed"
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"url: {message}", details={"field": "url", "rule": rule})
+
+
+class QuotaExceeded(GatewayError):
+    status, code = 422, "quota_exceeded"
+
+
+class RateLimited(GatewayError):
+    """Too many of one kind of request; the headers say when to come back (429)."""
+
+    status, code = 429, "rate_limited"
+
+
+class PayloadPurged(GatewayError):
+    """A delivered message past its retention: what it carried (codes included) is gone
+    from the database, so it cannot be sent again; the order's current state can be read."""
+
+    status, code = 409, "payload_purged"
+
+
+class RotationInProgress(GatewayError):
+    status, code = 409, "rotation_in_progress"

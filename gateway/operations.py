@@ -1,5 +1,6 @@
-"""Operators' work from the command line: the outbox (`gateway deliveries ...`) and the
-orders the gateway could not settle by itself (`gateway orders ...`)."""
+"""Operators' work from the command line: the outbox (`gateway deliveries ...`), the
+orders the gateway could not settle by itself (`gateway orders ...`), and the keys codes
+are sealed with (`gateway seal rekey`)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from aiohttp import web
 
 from gateway.app import AccountSecrets, Settings, create_app
 from gateway.clock import SystemClock
-from gateway.config import Config, ConfigError
+from gateway.config import Config, ConfigError, seal_keys
 from gateway.domain import OrderRecord
+from gateway.orders import sealed
 from gateway.orders.ledger import Ledger
 from gateway.outbox.queue import Messages
+from gateway.sealing import Sealer
 from gateway.state import DESK
 from gateway.storage import open_database
 from gateway.views import unresolved_view
@@ -61,7 +64,7 @@ async def unresolved_orders(config: Config, limit: int) -> list[dict[str, Any]]:
     db = await open_database(config.storage_url, config.storage_timeout_seconds)
     try:
         clock = SystemClock()
-        orders = await Ledger(db, clock).unresolved(limit)
+        orders = await Ledger(db, clock, Sealer(seal_keys(config))).unresolved(limit)
         return [unresolved_view(order, clock.now()) for order in orders]
     finally:
         await db.close()
@@ -94,3 +97,19 @@ async def resolve_order(
         return await app[DESK].outcomes.resolve_by_operator(
             order_id, provider_order_id=provider_order_id, not_placed=not_placed, operator=operator
         )
+
+
+# --- the keys codes are sealed with -------------------------------------------------------
+
+
+async def rekey(config: Config) -> dict[str, tuple[int, int]]:
+    """Every sealed column re-sealed with the newest of the config's keys, per column:
+    (re-sealed, already current). Values written before sealing are sealed now."""
+    sealer = Sealer(seal_keys(config))
+    db = await open_database(config.storage_url, config.storage_timeout_seconds)
+    try:
+        counts = await sealed.reseal(db, sealer)
+        counts["messages.payload"] = await Messages(SystemClock(), sealer).reseal(db)
+        return counts
+    finally:
+        await db.close()

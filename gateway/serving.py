@@ -1,4 +1,11 @@
-"""Running aiohttp apps on real ports until the process is told to stop."""
+"""Running aiohttp apps on real ports until the process is told to stop.
+
+The server bounds what one client can hold (`[server]` in docs/configuration.md):
+a connection whose request head trickles in is closed, an idle keep-alive
+connection is closed, and past the connection cap a new connection is refused
+with a 503 it can read. Without these, 50 slow-header connections were held for
+half a minute each and 2,000 idle ones held a descriptor apiece.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,18 @@ import asyncio
 import contextlib
 import errno
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+import structlog
 from aiohttp import web
+from yarl import URL
+
+from gateway.config import ServerConfig
+from gateway.connections import Gate
+
+log = structlog.get_logger()
+
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
 class AddressInUse(OSError):
@@ -20,12 +36,27 @@ class AddressInUse(OSError):
         self.port = port
 
 
-async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Start an app; returns its runner and the port it bound (useful with port 0)."""
-    runner = web.AppRunner(app, shutdown_timeout=5, access_log=None)
+async def start(
+    app: web.Application, host: str, port: int, limits: ServerConfig | None = None
+) -> tuple[web.AppRunner, int]:
+    """Start an app; returns its runner and the port it bound (useful with port 0).
+
+    `limits` defaults to `ServerConfig()`'s bounds, so that nothing this module
+    serves (the sandbox, the demo) is left unbounded.
+    """
+    limits = limits or ServerConfig()
+    # aiohttp's keep-alive timer is the idle timeout: it closes a connection whose handler
+    # is waiting for a request. Bytes arriving do not push it back, so it also bounds what
+    # the head timer does not see (a partial head pipelined behind a request still in the
+    # app); and it may cut a head that starts just before the connection would have timed
+    # out, the race every keep-alive client already meets with any server.
+    runner = web.AppRunner(
+        app, shutdown_timeout=5, access_log=None, keepalive_timeout=limits.idle_timeout_seconds
+    )
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        site = LimitedSite(runner, host, port, limits)
+        await site.start()
     except OSError as exc:
         await runner.cleanup()
         if exc.errno == errno.EADDRINUSE:
@@ -34,14 +65,18 @@ async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
     except BaseException:
         await runner.cleanup()
         raise
-    return runner, int(runner.addresses[0][1]) if runner.addresses else port
+    return runner, site.port
 
 
 async def serve(
-    app: web.Application, host: str, port: int, announce: Callable[[int], None]
+    app: web.Application,
+    host: str,
+    port: int,
+    announce: Callable[[int], None],
+    limits: ServerConfig | None = None,
 ) -> None:
     """Serve one app until SIGINT or SIGTERM; `announce` gets the bound port first."""
-    runner, bound = await start(app, host, port)
+    runner, bound = await start(app, host, port, limits)
     announce(bound)
     try:
         await until_stopped()
@@ -56,3 +91,47 @@ async def until_stopped() -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+
+
+class LimitedSite(web.BaseSite):
+    """A TCP site whose connections go through a `_Gate`.
+
+    Its own site rather than `web.TCPSite` because the gate must stand between the
+    listening socket and aiohttp's protocol, and `TCPSite` hands the socket straight
+    to `runner.server`; everything else (`runner.addresses`, `BaseSite.stop`) works
+    unchanged because the listening server is kept in `self._server`.
+    """
+
+    __slots__ = ("_bound_port", "_gate", "_host", "_limits", "_port")
+
+    def __init__(self, runner: web.BaseRunner, host: str, port: int, limits: ServerConfig) -> None:
+        super().__init__(runner)
+        self._host = host
+        self._port = port
+        self._bound_port: int | None = None
+        self._limits = limits
+        self._gate: Gate | None = None
+
+    @property
+    def port(self) -> int:
+        return self._port if self._bound_port is None else self._bound_port
+
+    @property
+    def name(self) -> str:
+        return str(URL.build(scheme="http", host=self._host, port=self.port))
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None  # BaseSite.__init__ refuses a runner not set up
+        self._gate = Gate(server, self._limits, asyncio.get_running_loop())
+        self._server = await asyncio.get_running_loop().create_server(
+            self._gate, self._host, self._port, reuse_address=True
+        )
+        sockets = self._server.sockets
+        self._bound_port = int(sockets[0].getsockname()[1]) if sockets else self._port
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._gate is not None:
+            self._gate.close()

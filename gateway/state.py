@@ -11,10 +11,12 @@ from gateway.orders.instances import Instance
 from gateway.orders.ledger import Ledger
 from gateway.orders.reconcile import Reconciler
 from gateway.orders.resolution import Resolver
+from gateway.outbox.destinations import DestinationPolicy
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.outbox.subscriptions import Subscriptions
 from gateway.provider.accounts import AccountSession
 from gateway.provider.catalog import AccountCatalog
+from gateway.ratelimit import RateLimits
 from gateway.storage import Database
 
 CONFIG = web.AppKey("config", Config)
@@ -27,6 +29,8 @@ WEBHOOK_SECRETS = web.AppKey("webhook_secrets", dict[str, str])
 PLUGINS = web.AppKey("plugins", PluginHost)
 SUBSCRIPTIONS = web.AppKey("subscriptions", Subscriptions)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+DESTINATIONS = web.AppKey("destinations", DestinationPolicy)
+RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
 RECONCILER = web.AppKey("reconciler", Reconciler)
 RESOLVER = web.AppKey("resolver", Resolver)
 INSTANCE = web.AppKey("instance", Instance)

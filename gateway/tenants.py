@@ -62,11 +62,17 @@ class TenantDirectory:
     """Token → tenant, by hash."""
 
     def __init__(self, tenants: dict[str, TenantConfig]) -> None:
-        self._by_hash: dict[str, Tenant] = {}
+        self.replace(tenants)
+
+    def replace(self, tenants: dict[str, TenantConfig]) -> None:
+        """Swap in a new set at once (one assignment): a revoked token stops working for
+        the next request, and no request sees half of the old set and half of the new."""
+        by_hash: dict[str, Tenant] = {}
         for cfg in tenants.values():
             tenant = Tenant(cfg.name, cfg.role, cfg.accounts, cfg.default_account)
             for digest in cfg.token_hashes:
-                self._by_hash[digest] = tenant
+                by_hash[digest] = tenant
+        self._by_hash = by_hash
         self.names = sorted(tenants)
 
     def authenticate(self, token: str) -> Tenant | None:

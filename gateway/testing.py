@@ -14,7 +14,8 @@ It starts the sandbox provider and a gateway in front of it, in this process,
 on real loopback ports, with SQLite in a temporary folder and a manual clock
 (`await gw.advance(seconds)` runs fulfilments and webhooks due meanwhile).
 Tenants: `shop` (tenant; accounts main, partner), `games` (tenant; main),
-`watch` (observer; main), `ops` (admin; main, partner); their tokens are in
+`watch` (observer; main), `ops` (admin; main, partner), `clerk` (admin; partner);
+their tokens are in
 `TOKENS`. A plugin that is not installed can be given as `factories`.
 """
 
@@ -30,12 +31,14 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractResolver
 from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
 
 from gateway.app import AccountSecrets, Settings, create_app
 from gateway.clock import ManualClock
 from gateway.config import Config, parse
+from gateway.outbox.destinations import StaticResolver
 from gateway.sandbox import (
     SANDBOX,
     Sandbox,
@@ -44,6 +47,7 @@ from gateway.sandbox import (
     demo_accounts,
     demo_items,
 )
+from gateway.state import DESTINATIONS
 from gateway.tenants import token_hash
 
 TOKENS = {
@@ -51,12 +55,14 @@ TOKENS = {
     "games": "gwt_games_token_for_tests_only",
     "watch": "gwt_watch_token_for_tests_only",
     "ops": "gwt_ops_token_for_tests_only",
+    "clerk": "gwt_clerk_token_for_tests_only",
 }
 TENANTS = {
     "shop": ("tenant", ["main", "partner"]),
     "games": ("tenant", ["main"]),
     "watch": ("observer", ["main"]),
     "ops": ("admin", ["main", "partner"]),
+    "clerk": ("admin", ["partner"]),  # an admin of one account only
 }
 
 
@@ -99,7 +105,7 @@ def gateway_config(
             "storage": {"url": storage_url, **(storage or {})},
             "gateway": gateway,
             "plugins": plugins if plugins is not None else {},
-            "webhooks": webhooks or {},
+            "webhooks": {"destinations": TEST_DESTINATIONS, **(webhooks or {})},
             "accounts": {"main": account("client_main"), "partner": account("client_partner")},
             "tenants": {
                 name: {"token_hashes": [token_hash(TOKENS[name])], "accounts": accts, "role": role}
@@ -110,6 +116,17 @@ def gateway_config(
 
 
 SECRET_ENV = {"api_key": "GATEWAY_MAIN_API_KEY", "webhook_secret": "GATEWAY_MAIN_WEBHOOK_SECRET"}
+# Tests' receivers listen on loopback, which a real gateway refuses by default, and no
+# test may send anywhere else: public addresses are refused too. Port 9 (discard) is the
+# tests' endpoint that is never there.
+LOOPBACK = ["127.0.0.0/8", "::1/128"]
+TEST_DESTINATIONS: dict[str, Any] = {
+    "allow": LOOPBACK,
+    "allow_public": False,
+    "allowed_ports": [9, 80, 443, "1024-65535"],
+}
+# A fixed sealing key for tests only (a real one comes from `gateway seal new-key`).
+TEST_SEAL_KEY = "dGVzdHMtb25seS1zZWFsLWtleS1ub3QtZm9yLXVzZSE="
 
 
 def serve_config(
@@ -131,6 +148,8 @@ def serve_config(
     enabled = "" if plugins is None else f"[plugins]\nenabled = {json.dumps(plugins)}\n"
     text = (
         f'[server]\nport = 0\n[storage]\nurl = "{storage_url}"\n[webhooks]\n{hooks}'
+        f"[webhooks.destinations]\nallow = {json.dumps(LOOPBACK)}\nallow_public = false\n"
+        "max_subscriptions_per_tenant = 1000\n"  # the benchmark's 100 endpoints
         f'[accounts.main]\nbase_url = "{provider_url}"\nclient_id = "{account.client_id}"\n'
         f'currency = "EUR"\ntimeout_seconds = {timeout_seconds}\n'
         f'api_key = {{ env = "{SECRET_ENV["api_key"]}" }}\n'
@@ -141,6 +160,7 @@ def serve_config(
     env = {
         SECRET_ENV["api_key"]: account.api_keys[0],
         SECRET_ENV["webhook_secret"]: account.webhook_secret,
+        "GATEWAY_SEAL_KEYS": TEST_SEAL_KEY,
     }
     return text, env
 
@@ -212,9 +232,12 @@ async def start_gateway(
     plugin_factories: dict[str, Callable[[dict[str, Any]], Any]] | None = None,
     webhooks: dict[str, Any] | None = None,
     storage: dict[str, Any] | None = None,
+    resolver: AbstractResolver | None = None,
+    seal_keys: list[str] | None = None,
     **gateway: Any,
 ) -> tuple[TestServer, web.Application]:
-    """A gateway in front of a running sandbox; the sandbox's webhooks are pointed at it."""
+    """A gateway in front of a running sandbox; the sandbox's webhooks are pointed at it.
+    Codes are sealed with `seal_keys` (default: `TEST_SEAL_KEY` alone)."""
     sandbox = sandbox_server.app[SANDBOX]
     provider_url = str(sandbox_server.make_url("")).rstrip("/")
     config = gateway_config(
@@ -227,10 +250,13 @@ async def start_gateway(
             clock,
             background=False,
             plugin_factories=plugin_factories or {},
+            resolver=resolver or StaticResolver(),  # names never leave the machine in tests
+            seal_keys=[TEST_SEAL_KEY] if seal_keys is None else seal_keys,
         )
     )
     server = TestServer(app)
     await server.start_server()
+    app[DESTINATIONS].forbid_own("127.0.0.1", server.port or 0)
     for name in sandbox.accounts:
         sandbox.account(name).webhook_url = str(server.make_url(f"/provider-webhooks/{name}"))
     return server, app

@@ -9,7 +9,9 @@ from gateway.clock import isoformat_z
 from gateway.domain import CatalogItem, OrderRecord, money_text, quantity_text, unresolved_state
 
 
-def order_view(order: OrderRecord, *, show_codes: bool) -> dict[str, Any]:
+def order_view(order: OrderRecord, *, owner: bool) -> dict[str, Any]:
+    """`owner`: the order's own tenant, who alone sees its codes (money) and the fields it
+    sent (often a player's or a customer's details); observers and admins see null."""
     return {
         "id": order.id,
         "tenant": order.tenant,
@@ -23,11 +25,11 @@ def order_view(order: OrderRecord, *, show_codes: bool) -> dict[str, Any]:
         "price": None if order.price is None else money_text(order.price),
         "refund_amount": money_text(order.refund_amount),
         "currency": order.currency,
-        "fields": order.fields,
+        "fields": order.fields if owner else None,
         "status": order.status.value,
         "error": order.error,
         "error_message": order.error_message,
-        "codes": list(order.codes) if show_codes else None,
+        "codes": list(order.codes) if owner else None,
         "merchant_order_id": order.merchant_order_id,
         "created_at": isoformat_z(order.created_at),
         "completed_at": isoformat_z(order.completed_at) if order.completed_at else None,

@@ -19,7 +19,7 @@ from gateway.config import load
 from gateway.sandbox import Faults, demo_accounts
 from gateway.state import DISPATCHER, RESOLVER
 from gateway.tenants import TenantDirectory
-from gateway.testing import plugin_harness
+from gateway.testing import TEST_SEAL_KEY, plugin_harness
 from tests.processes import GATEWAY, ROOT, gateway_process, sandbox_process, url_in
 
 EXAMPLE = ROOT / "gateway.example.toml"
@@ -29,6 +29,12 @@ SECRETS = {
     "PARTNER_API_KEY": demo_accounts(0)[1].api_keys[0],
     "PARTNER_WEBHOOK_SECRET": demo_accounts(0)[1].webhook_secret,
 }
+
+
+@pytest.fixture(autouse=True)
+def _seal_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every gateway seals codes at rest; its keys come from here unless the config says."""
+    monkeypatch.setenv("GATEWAY_SEAL_KEYS", TEST_SEAL_KEY)
 
 
 @pytest.fixture
@@ -58,6 +64,18 @@ def test_config_check_names_a_missing_secret(
     assert "accounts.main.api_key: environment variable MAIN_API_KEY is not set" in (
         capsys.readouterr().err
     )
+
+
+def test_config_check_names_missing_seal_keys_and_how_to_make_one(
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("GATEWAY_SEAL_KEYS")
+    assert main(["config", "check", str(example)]) == 1
+    err = capsys.readouterr().err
+    assert "storage.seal_keys: environment variable GATEWAY_SEAL_KEYS is not set" in err
+    assert "gateway seal new-key" in err
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ HELPERS = {
     "gateway/provider/transport.py",
     "gateway/provider/catalog.py",
     "gateway/orders/rows.py",  # a row into an OrderRecord
+    "gateway/sealing.py",  # `seal(...)` / `open(...)`: codes encrypted at rest
     "gateway/outbox/subscriptions.py",  # `subscribers(...)`: who hears of the order
     "gateway/outbox/queue.py",  # `enqueue(...)`: one INSERT per message
     "gateway/outbox/dispatcher.py",  # `wake()`: one line

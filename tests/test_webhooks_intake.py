@@ -100,9 +100,9 @@ async def test_a_valid_signature_on_a_malformed_body_is_400(gateway: Gateway) ->
     assert await events(gateway) == []
 
 
-async def test_unknown_account_is_404(gateway: Gateway) -> None:
+async def test_an_unknown_account_is_401_as_a_bad_signature_is(gateway: Gateway) -> None:
     answer = await gateway.call("POST", "/provider-webhooks/nobody", None, data=b"{}")
-    assert answer.status == 404
+    assert answer.status == 401  # names that exist are not given away
 
 
 async def test_a_dashboard_orders_event_reaches_only_account_wide_subscribers(

@@ -9,6 +9,7 @@ with its traceback and answered as a 500 that leaks nothing.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,15 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from gateway.errors import GatewayError, InvalidJson, PayloadTooLarge, Unauthenticated
+from gateway.errors import (
+    BadRequest,
+    GatewayError,
+    InvalidField,
+    InvalidJson,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
 from gateway.metrics import Metrics
 from gateway.provider.transport import provider_statuses
 from gateway.storage import StorageUnavailable
@@ -26,6 +35,9 @@ from gateway.tenants import Tenant, TenantDirectory
 log = structlog.get_logger()
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+MAX_DEPTH = 32  # deeper JSON than any request of ours needs; refused before any handler
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+_CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:=+/-]{0,127}")
 
 METRICS = web.AppKey("metrics", Metrics)
 TENANTS = web.AppKey("tenants", TenantDirectory)
@@ -60,11 +72,9 @@ def _route(request: web.Request) -> str:
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id, context for every log line, one canonical line per request, and metrics."""
     incoming = request.headers.get("X-Request-Id", "")
-    request_id = (
-        incoming
-        if 0 < len(incoming) <= 128 and incoming.isprintable()
-        else ("req_" + secrets.token_hex(8))
-    )
+    # a client's id is kept only when it is a plain token: it goes into every log line and
+    # answer, where a quote, a control character or a megabyte would do harm
+    request_id = incoming if _CLIENT_ID.fullmatch(incoming) else "req_" + secrets.token_hex(8)
     request[REQUEST_ID] = request_id
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -101,6 +111,7 @@ async def _render_errors(
     request: web.Request, handler: Handler, request_id: str
 ) -> web.StreamResponse:
     try:
+        _check_url_text(request)
         return await handler(request)
     except GatewayError as exc:
         return error_response(
@@ -154,22 +165,67 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-async def read_json(request: web.Request) -> Any:
-    raw = await request.read()
+def _check_url_text(request: web.Request) -> None:
+    """A NUL or a lone surrogate in the path or query reaches no handler: no database
+    stores a NUL in text, and no encoder writes a lone surrogate."""
+    for name, value in (("path", request.path), *request.query.items()):
+        if _BAD_TEXT.search(value) or _BAD_TEXT.search(name):
+            raise BadRequest(
+                f"{name}: contains a NUL or an unpaired surrogate; send UTF-8 text without them"
+            )
+
+
+def check_text(value: Any, where: str = "body") -> None:
+    """No string in a JSON document holds a NUL or a lone surrogate, and it nests at most
+    MAX_DEPTH deep. Checked once, here, so that no handler meets either."""
+    stack: list[tuple[Any, str, int]] = [(value, where, 1)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidJson(f"{path}: nested more than {MAX_DEPTH} levels deep; flatten it")
+        if isinstance(item, str):
+            if _BAD_TEXT.search(item):
+                raise InvalidField(path, "contains a NUL (\\u0000) or an unpaired surrogate")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if _BAD_TEXT.search(key):
+                    raise InvalidField(path, "a key contains a NUL or an unpaired surrogate")
+                stack.append((child, f"{path}.{key}" if path != "body" else key, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+
+
+def parse_json(raw: bytes) -> Any:
     if not raw:
         raise InvalidJson("the request body is empty; send a JSON object")
     try:
-        return json.loads(raw, parse_constant=_no_constants)
+        value = json.loads(raw, parse_constant=_no_constants)
+    except RecursionError:
+        raise InvalidJson(f"nested more than {MAX_DEPTH} levels deep; flatten it") from None
     except UnicodeDecodeError:
         raise InvalidJson("the request body is not UTF-8 text; send JSON") from None
     except ValueError as exc:
         raise InvalidJson(f"the request body is not valid JSON: {exc}") from None
+    check_text(value)
+    return value
+
+
+async def read_json(request: web.Request) -> Any:
+    if request.content_type != "application/json" or "Content-Type" not in request.headers:
+        raise UnsupportedMediaType(
+            "send the body as JSON, with the header 'Content-Type: application/json'"
+        )
+    return parse_json(await request.read())
 
 
 def authenticate(request: web.Request) -> Tenant:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="gateway"'}
+    sent = request.headers.getall("Authorization", [])
+    if len(sent) > 1:
+        # which one would a proxy in front of us have checked? refuse rather than guess
+        raise BadRequest("send one Authorization header, not several")
+    header = sent[0] if sent else ""
+    scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated(
             "send your tenant token as 'Authorization: Bearer <token>'", headers=challenge

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 
 import structlog
 from aiohttp import web
 
-from gateway.api.edge import METRICS
-from gateway.errors import BadRequest, NotFound, Unauthenticated
+from gateway.api.edge import METRICS, parse_json
+from gateway.clock import parse_rfc3339
+from gateway.errors import BadRequest, GatewayError, Unauthenticated
 from gateway.provider.convert import parse_webhook
+from gateway.provider.webhook_schema import check_webhook
 from gateway.state import DESK, WEBHOOK_SECRETS
 
 log = structlog.get_logger()
@@ -39,22 +40,34 @@ def signature_valid(body: bytes, header: str | None, secret: str) -> bool:
 async def provider_webhook(request: web.Request) -> web.Response:
     account = request.match_info["account"]
     secret = request.app[WEBHOOK_SECRETS].get(account)
-    if secret is None:
-        raise NotFound(f"no provider account {account!r} on this gateway")
     metrics = request.app[METRICS].provider_webhooks
     body = await request.read()
+    if secret is None:
+        # the same answer as a bad signature: who is not the provider learns nothing, not
+        # even which account names exist; the log tells the operator which case it was
+        log.warning("provider_webhook_unknown_account", account=account[:64])
+        raise Unauthenticated(f"missing or invalid {SIGNATURE_HEADER}")
     if not signature_valid(body, request.headers.get(SIGNATURE_HEADER), secret):
         metrics.labels(account=account, outcome="forged").inc()
         log.warning("provider_webhook_forged", account=account)
         raise Unauthenticated(f"missing or invalid {SIGNATURE_HEADER}")
     try:
-        seen = parse_webhook(json.loads(body))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        payload = parse_json(body)
+        check_webhook(payload)
+        for name in ("created_at", "completed_at"):
+            if (
+                payload.get(name) is not None
+                and not 1970 <= parse_rfc3339(payload[name]).year < 9000
+            ):
+                raise ValueError(f"{name}: not a time an order can have")
+        seen = parse_webhook(payload)
+    except (GatewayError, ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+        reason = exc.message if isinstance(exc, GatewayError) else str(exc)
         metrics.labels(account=account, outcome="malformed").inc()
-        log.warning("provider_webhook_malformed", account=account, error=str(exc))
+        log.warning("provider_webhook_malformed", account=account, error=reason)
         raise BadRequest(
-            "the webhook body does not match the provider's documented payload"
-        ) from exc
+            f"the webhook body does not match the provider's documented payload: {reason}"
+        ) from None
     record, duplicate = await request.app[DESK].outcomes.provider_event(account, seen, body)
     metrics.labels(account=account, outcome="duplicate" if duplicate else "applied").inc()
     log.info(

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from gateway.api import params
 from gateway.api.edge import REQUEST_ID, authenticate, read_json
-from gateway.errors import Forbidden, InvalidField
+from gateway.errors import Forbidden, InvalidField, NotFound
 from gateway.orders.ledger import OrderFilters
 from gateway.state import DESK
 from gateway.tenants import Tenant
@@ -46,12 +46,12 @@ async def list_orders(request: web.Request) -> web.Response:
     params.only(query, LIST_PARAMS)
     requested_tenant = query.get("tenant")
     if requested_tenant is not None and tenant.role.value != "admin":
-        raise InvalidField("tenant", "only an admin may filter by tenant")
+        raise Forbidden("only an admin may filter by tenant", details={"field": "tenant"})
     filters = OrderFilters(
         status=params.status(query),
         account=query.get("account"),
         tenant=requested_tenant,
-        item_id=params.integer(query, "item_id"),
+        item_id=params.integer(query, "item_id", low=1),
         merchant_order_id=query.get("merchant_order_id"),
         created_after=params.timestamp(query, "created_after"),
         created_before=params.timestamp(query, "created_before"),
@@ -71,14 +71,13 @@ def _admin(request: web.Request) -> Tenant:
 
 async def unresolved_orders(request: web.Request) -> web.Response:
     """Orders the gateway could not settle by itself, oldest first."""
-    _admin(request)
     params.only(request.query, {"limit"})
     desk = request.app[DESK]
+    admin = _admin(request)
     orders = await desk.ledger.unresolved(params.limit(request.query))
     now = desk.clock.now()
-    return web.json_response(
-        {"data": [unresolved_view(o, now) for o in orders], "next_cursor": None}
-    )
+    mine = [o for o in orders if o.account in admin.accounts]  # its accounts only
+    return web.json_response({"data": [unresolved_view(o, now) for o in mine], "next_cursor": None})
 
 
 async def resolve_order(request: web.Request) -> web.Response:
@@ -93,13 +92,16 @@ async def resolve_order(request: web.Request) -> web.Response:
         raise InvalidField("provider_order_id", "the provider's order id, a uuid string")
     if not isinstance(not_placed, bool):
         raise InvalidField("not_placed", "true or false")
+    order_id = request.match_info["order_id"]
+    if not await request.app[DESK].reads.visible(admin, order_id):
+        raise NotFound(f"no order {order_id} on your accounts")
     order = await request.app[DESK].outcomes.resolve_by_operator(
         request.match_info["order_id"],
         provider_order_id=provider_order_id,
         not_placed=not_placed,
         operator=admin.name,
     )
-    return web.json_response(order_view(order, show_codes=False))
+    return web.json_response(order_view(order, owner=False))
 
 
 routes = [

@@ -9,6 +9,7 @@ from typing import Any
 
 from multidict import MultiMapping
 
+from gateway.clock import parse_rfc3339
 from gateway.domain import OrderStatus, PlaceRequest
 from gateway.errors import BadRequest, InvalidField
 
@@ -27,6 +28,8 @@ def place_request(body: Any) -> PlaceRequest:
         )
     no_nulls(body)
     item_id = body.get("item_id")
+    if isinstance(item_id, float) and item_id.is_integer():
+        item_id = int(item_id)  # JSON has one number type: 1001.0 is the integer 1001
     if item_id is None:
         raise InvalidField("item_id", "required: the numeric id of a catalog item")
     if isinstance(item_id, bool) or not isinstance(item_id, int) or not 0 < item_id < 2**63:
@@ -88,11 +91,13 @@ def idempotency_key(value: str | None) -> str | None:
 
 
 def only(query: MultiMapping[str], allowed: set[str]) -> None:
-    for key in query:
+    for key, value in query.items():
         if key not in allowed:
             raise InvalidField(
                 key, f"unknown query parameter; this list takes {', '.join(sorted(allowed))}"
             )
+        if value == "":
+            raise InvalidField(key, "empty; leave the parameter out instead")
 
 
 def whole(raw: str, low: int = 0, high: int = 2**63 - 1) -> int | None:
@@ -113,13 +118,13 @@ def limit(query: MultiMapping[str]) -> int:
     return value
 
 
-def integer(query: MultiMapping[str], name: str) -> int | None:
+def integer(query: MultiMapping[str], name: str, low: int = 0) -> int | None:
     raw = query.get(name)
     if raw is None:
         return None
-    value = whole(raw)
+    value = whole(raw, low)
     if value is None:
-        raise InvalidField(name, "a whole number (at most 19 digits)")
+        raise InvalidField(name, f"a whole number from {low} (at most 19 digits)")
     return value
 
 
@@ -140,15 +145,15 @@ def timestamp(query: MultiMapping[str], name: str) -> datetime | None:
 
 def rfc3339(raw: str, name: str) -> datetime:
     try:
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        return parse_rfc3339(raw)
+    except ValueError as exc:
         hint = ""
         if " " in raw.strip():  # a `+01:00` offset sent unencoded arrives as a space
             hint = "; a '+' in a URL query must be encoded as %2B (or use a trailing Z)"
-        raise InvalidField(name, f"an RFC 3339 time such as 2026-11-28T10:00:00Z{hint}") from None
-    if when.tzinfo is None:
-        raise InvalidField(name, "give a time zone, e.g. a trailing Z for UTC")
-    return when
+        raise InvalidField(
+            name,
+            f"{exc}: an RFC 3339 time with its offset, such as 2026-11-28T10:00:00Z{hint}",
+        ) from None
 
 
 def boolean(query: MultiMapping[str], name: str) -> bool | None:

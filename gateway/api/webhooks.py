@@ -10,8 +10,8 @@ from gateway import cursors
 from gateway.api import params
 from gateway.api.edge import authenticate, read_json
 from gateway.clock import isoformat_z, unstamp
-from gateway.errors import BadRequest, InvalidField, NotFound
-from gateway.state import DESK, DISPATCHER, LEDGER, SUBSCRIPTIONS
+from gateway.errors import BadRequest, InvalidField, NotFound, PayloadPurged
+from gateway.state import CONFIG, DESK, DISPATCHER, LEDGER, RATE_LIMITS, SUBSCRIPTIONS
 from gateway.tenants import Tenant
 
 
@@ -66,14 +66,21 @@ async def rotate_secret(request: web.Request) -> web.Response:
     return web.json_response(subscription.view(with_secret=True))
 
 
+def _limit(request: web.Request, tenant: Tenant, kind: str) -> dict[str, str]:
+    return request.app[RATE_LIMITS].take(tenant.name, kind)
+
+
 async def test_send(request: web.Request) -> web.Response:
     tenant = authenticate(request)
     subscription = await request.app[SUBSCRIPTIONS].get(tenant, request.match_info["id"])
+    limits = _limit(request, tenant, "test")
     db = request.app[LEDGER].db
     outbox = request.app[DESK].outbox
     message_id = await db.transaction(lambda tx: outbox.ping(tx, subscription))
     request.app[DISPATCHER].wake()
-    return web.json_response({"message_id": message_id, "event_type": "ping"}, status=202)
+    return web.json_response(
+        {"message_id": message_id, "event_type": "ping"}, status=202, headers=limits
+    )
 
 
 async def deliveries(request: web.Request) -> web.Response:
@@ -123,32 +130,43 @@ async def replay_failed(request: web.Request) -> web.Response:
             "since", "an RFC 3339 time: failed messages created since then are sent again"
         )
     since = params.rfc3339(raw, "since")
+    limits = _limit(request, tenant, "replay")
     desk = request.app[DESK]
     count = await desk.outbox.messages.replay_failed_since(desk.ledger.db, subscription.id, since)
     request.app[DISPATCHER].wake()
-    return web.json_response({"replayed": count}, status=202)
+    return web.json_response({"replayed": count}, status=202, headers=limits)
 
 
 async def replay_message(request: web.Request) -> web.Response:
     tenant = authenticate(request)
     subscription = await request.app[SUBSCRIPTIONS].get(tenant, request.match_info["id"])
+    limits = _limit(request, tenant, "replay")
     desk = request.app[DESK]
-    count = await desk.outbox.messages.replay_message(
-        desk.ledger.db, request.match_info["message_id"], subscription.id
-    )
+    message_id = request.match_info["message_id"]
+    messages, db = desk.outbox.messages, desk.ledger.db
+    count = await messages.replay_message(db, message_id, subscription.id)
+    if not count and await messages.purged(db, message_id, subscription.id):
+        hours = request.app[CONFIG].webhooks.payload_retention_hours
+        raise PayloadPurged(
+            f"message {message_id} was delivered more than {hours:g} h ago and its payload "
+            f"has been emptied (webhooks.payload_retention_hours = {hours:g}): it cannot be "
+            "sent again. Read the order (GET /v1/orders/{id}) for its current state",
+            details={"message_id": message_id, "payload_retention_hours": hours},
+        )
     if not count:
-        raise NotFound(f"no message {request.match_info['message_id']} for this subscription")
+        raise NotFound(f"no message {message_id} for this subscription")
     request.app[DISPATCHER].wake()
-    return web.json_response({"replayed": 1}, status=202)
+    return web.json_response({"replayed": 1}, status=202, headers=limits)
 
 
 async def replay_order(request: web.Request) -> web.Response:
     tenant: Tenant = authenticate(request)
+    limits = _limit(request, tenant, "replay")
     count = await request.app[DESK].reads.replay_order_events(
         tenant, request.match_info["order_id"]
     )
     request.app[DISPATCHER].wake()
-    return web.json_response({"replayed": count}, status=202)
+    return web.json_response({"replayed": count}, status=202, headers=limits)
 
 
 routes = [

@@ -209,7 +209,7 @@ class OrderDesk:
     @staticmethod
     def _as_answer(record: OrderRecord, replayed: bool = False) -> Answer:
         status = 202 if record.status is OrderStatus.UNKNOWN else 201
-        return Answer(status, order_view(record, show_codes=True), replayed=replayed)
+        return Answer(status, order_view(record, owner=True), replayed=replayed)
 
     async def _intent(self, tenant: Tenant, account: str, request: PlaceRequest) -> OrderIntent:
         try:
@@ -316,7 +316,7 @@ class OrderDesk:
                     details={"field": "merchant_order_id", "order_id": existing.id},
                 )
             self.metrics.orders.labels(account=record.account, outcome="existing").inc()
-            return Answer(200, order_view(existing, show_codes=True), replayed=True)
+            return Answer(200, order_view(existing, owner=True), replayed=True)
         if held is not None:
             held.append(record.id)
         if key is not None:

@@ -4,7 +4,8 @@
 is stored and replayed; the same key with another body is a mismatch; while
 the first request runs, the key is in flight, held by its process (its
 `owner`), and a key whose process died is taken over by exactly one retry.
-The table is `idempotency_keys`; the ledger is what uses it.
+The table is `idempotency_keys`; the ledger is what uses it. A stored answer is
+sealed (`gateway.sealing`): it is an order, codes included.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.clock import Clock, stamp, unstamp
+from gateway.sealing import Sealer
 from gateway.storage import Database, Row, Transaction
 
 
@@ -39,6 +41,7 @@ class KeyClaim:
 class IdempotencyKeys:
     db: Database
     clock: Clock
+    sealer: Sealer
 
     async def claim_key(
         self, tenant: str, key: str, request_hash: str, ttl: timedelta, owner: str
@@ -83,7 +86,7 @@ class IdempotencyKeys:
         return KeyClaim(
             Claim.REPLAY,
             status=row["response_status"],
-            body=json.loads(row["response_body"]),
+            body=json.loads(self.sealer.open(row["response_body"])),
             order_id=row["order_id"],
             created_at=created,
         )
@@ -105,7 +108,7 @@ class IdempotencyKeys:
             tenant,
             key,
             status,
-            json.dumps(body),
+            self.sealer.seal(json.dumps(body)),
             order_id,
         )
 

@@ -19,7 +19,8 @@ from gateway import cursors
 from gateway.clock import Clock, stamp, unstamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder
 from gateway.orders.keys import IdempotencyKeys
-from gateway.orders.rows import advanced, record_of, to_micros
+from gateway.orders.rows import advanced, record_of, sealed_codes, to_micros
+from gateway.sealing import Sealer
 from gateway.storage import Database, Transaction
 
 _INSERT_ORDER = """
@@ -58,9 +59,10 @@ class OrderFilters:
 
 
 class Ledger(IdempotencyKeys):
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, sealer: Sealer) -> None:
         self.db = db
         self.clock = clock
+        self.sealer = sealer
 
     # --- orders -----------------------------------------------------------------------
 
@@ -96,7 +98,7 @@ class Ledger(IdempotencyKeys):
         )
         if existing is None:  # pragma: no cover - uuids and references do not collide
             raise RuntimeError("order intent conflicted with nothing")
-        return record_of(existing)
+        return record_of(existing, self.sealer)
 
     async def discard(self, order_id: str) -> None:
         """The provider refused the order: the intent never became an order."""
@@ -106,22 +108,22 @@ class Ledger(IdempotencyKeys):
 
     async def get(self, order_id: str) -> OrderRecord | None:
         row = await self.db.fetchrow("SELECT * FROM orders WHERE id = $1", order_id)
-        return record_of(row) if row else None
+        return record_of(row, self.sealer) if row else None
 
     async def by_reference(self, reference: str) -> OrderRecord | None:
         row = await self.db.fetchrow("SELECT * FROM orders WHERE reference = $1", reference)
-        return record_of(row) if row else None
+        return record_of(row, self.sealer) if row else None
 
     async def lock(self, tx: Transaction, order_id: str) -> OrderRecord | None:
         """Read an order inside a transaction, holding it against concurrent changes."""
         lock = " FOR UPDATE" if self.db.engine == "postgresql" else ""  # SQLite: tx is exclusive
         row = await tx.fetchrow(f"SELECT * FROM orders WHERE id = $1{lock}", order_id)
-        return record_of(row) if row else None
+        return record_of(row, self.sealer) if row else None
 
     async def lock_by_reference(self, tx: Transaction, reference: str) -> OrderRecord | None:
         lock = " FOR UPDATE" if self.db.engine == "postgresql" else ""
         row = await tx.fetchrow(f"SELECT * FROM orders WHERE reference = $1{lock}", reference)
-        return record_of(row) if row else None
+        return record_of(row, self.sealer) if row else None
 
     async def apply_in(
         self, tx: Transaction, current: OrderRecord, seen: ProviderOrder
@@ -140,7 +142,7 @@ class Ledger(IdempotencyKeys):
         ):
             return current  # the first terminal word stands
         now = self.clock.now()
-        await tx.execute(_UPDATE_ORDER, *_update_args(current, seen, now))
+        await tx.execute(_UPDATE_ORDER, *_update_args(current, seen, now, self.sealer))
         return advanced(current, seen, now)
 
     async def apply_to_intent(
@@ -152,7 +154,7 @@ class Ledger(IdempotencyKeys):
         (the order's webhook): then lock the order and `apply_in`."""
         now = self.clock.now()
         changed = await tx.execute(
-            _UPDATE_ORDER + " AND status = 'unknown'", *_update_args(intent, seen, now)
+            _UPDATE_ORDER + " AND status = 'unknown'", *_update_args(intent, seen, now, self.sealer)
         )
         return advanced(intent, seen, now) if changed else None
 
@@ -185,7 +187,7 @@ class Ledger(IdempotencyKeys):
             stamp(now),
             limit,
         )
-        return [record_of(r) for r in rows]
+        return [record_of(r, self.sealer) for r in rows]
 
     async def claim_resend(self, order: OrderRecord, owner: str, until: datetime) -> bool:
         """Take an `unknown` order to re-send it: exactly one process wins it; the lease
@@ -259,7 +261,7 @@ class Ledger(IdempotencyKeys):
             rows = await self.db.fetch(
                 f"SELECT * FROM orders WHERE {where} ORDER BY created_at LIMIT $1", limit
             )
-            found.update((row["id"], record_of(row)) for row in rows)
+            found.update((row["id"], record_of(row, self.sealer)) for row in rows)
         return sorted(found.values(), key=lambda o: (o.created_at, o.id))[:limit]
 
     async def unresolved_counts(self) -> dict[str, tuple[int, datetime | None]]:
@@ -318,7 +320,7 @@ class Ledger(IdempotencyKeys):
             + f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}"
         )
         rows = await self.db.fetch(sql, *args)
-        records = [record_of(r) for r in rows[:limit]]
+        records = [record_of(r, self.sealer) for r in rows[:limit]]
         more = len(rows) > limit
         next_cursor = (
             cursors.encode(stamp(records[-1].created_at), records[-1].id)
@@ -334,7 +336,7 @@ class Ledger(IdempotencyKeys):
             stamp(older_than),
             limit,
         )
-        return [record_of(r) for r in rows]
+        return [record_of(r, self.sealer) for r in rows]
 
 
 # The sets of `domain.unresolved_state`, each matching one partial index of migration 0003.
@@ -354,7 +356,9 @@ UPDATE orders SET
 WHERE id = $1"""
 
 
-def _update_args(current: OrderRecord, seen: ProviderOrder, now: datetime) -> tuple[Any, ...]:
+def _update_args(
+    current: OrderRecord, seen: ProviderOrder, now: datetime, sealer: Sealer
+) -> tuple[Any, ...]:
     return (
         current.id,
         seen.provider_order_id,
@@ -364,7 +368,7 @@ def _update_args(current: OrderRecord, seen: ProviderOrder, now: datetime) -> tu
         str(seen.price),
         str(seen.refund_amount),
         seen.delivered_quantity,
-        json.dumps(seen.codes),
+        sealed_codes(sealer, seen.codes),
         seen.error or None,
         seen.error_message or None,
         stamp(seen.completed_at) if seen.completed_at else None,

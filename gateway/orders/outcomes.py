@@ -334,7 +334,7 @@ class Outcomes:
                 account,
                 seen.provider_order_id,
                 seen.status.value,
-                body.decode(),
+                self.ledger.sealer.seal(body.decode()),  # it carries the codes
                 stamp(self.clock.now()),
             )
             if inserted is None:

@@ -2,7 +2,7 @@
 a little stale), a filtered page of them, and sending an order's events again.
 
 What a caller may see is its scope: a tenant its own orders, an observer its
-accounts' orders, an admin all of them; another tenant's order is a 404, as
+accounts' orders, an admin every order of its accounts; another tenant's order is a 404, as
 if it did not exist.
 """
 
@@ -45,9 +45,8 @@ class OrderReads:
         self.clock = clock
 
     def scope_for(self, tenant: Tenant) -> OrderScope:
-        if tenant.role.value == "admin":
-            return OrderScope()
-        if tenant.role.value == "observer":
+        """Observers and admins see every tenant's orders, on their own accounts only."""
+        if tenant.role.value in ("admin", "observer"):
             return OrderScope(accounts=tenant.accounts)
         return OrderScope(tenant=tenant.name)
 
@@ -56,7 +55,11 @@ class OrderReads:
         if record is None or not self.scope_for(tenant).admits(record):
             raise NotFound(f"no order {order_id} for tenant {tenant.name!r}")
         record = await self._read_through(record)
-        return order_view(record, show_codes=record.tenant == tenant.name)
+        return order_view(record, owner=record.tenant == tenant.name)
+
+    async def visible(self, tenant: Tenant, order_id: str) -> bool:
+        record = await self.ledger.get(order_id) if is_uuid(order_id) else None
+        return record is not None and self.scope_for(tenant).admits(record)
 
     async def _read_through(self, record: OrderRecord) -> OrderRecord:
         """A non-terminal order the provider knows is read again once it is a little stale."""
@@ -74,21 +77,22 @@ class OrderReads:
     async def list(
         self, tenant: Tenant, filters: OrderFilters, limit: int, cursor: str | None
     ) -> dict[str, Any]:
-        if filters.account is not None and tenant.role.value != "admin":
+        if filters.account is not None:
             tenant.account_for(filters.account)
         records, next_cursor = await self.ledger.page(
             self.scope_for(tenant), filters, limit, cursor
         )
         return {
-            "data": [order_view(r, show_codes=r.tenant == tenant.name) for r in records],
+            "data": [order_view(r, owner=r.tenant == tenant.name) for r in records],
             "next_cursor": next_cursor,
         }
 
     async def replay_order_events(self, tenant: Tenant, order_id: str) -> int:
-        """Send an order's events again to its subscribers (the tenant's own order only)."""
+        """Send an order's events again to the tenant's own endpoints (its own order only):
+        observers' endpoints hear them again only when an observer replays them."""
         record = await self.ledger.get(order_id) if is_uuid(order_id) else None
         if record is None or record.tenant != tenant.name:
             raise NotFound(f"no order {order_id} for tenant {tenant.name!r}")
-        count = await self.outbox.messages.replay_order(self.ledger.db, order_id)
+        count = await self.outbox.messages.replay_order(self.ledger.db, order_id, tenant.name)
         self.outcomes.wake(count)
         return count

@@ -1,5 +1,6 @@
 """An order's row and its record: the one mapping between the orders table and
-`OrderRecord`, both ways, so that what is written reads back equal."""
+`OrderRecord`, both ways, so that what is written reads back equal. The codes are
+sealed in the row (`gateway.sealing`): a copy of the table alone gives none away."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from decimal import Decimal
 
 from gateway.clock import stamp, unstamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder
+from gateway.sealing import Sealer
 from gateway.storage import Row
 
 
@@ -40,7 +42,13 @@ def to_micros(when: datetime | None) -> datetime | None:
     return unstamp(stamp(when)) if when is not None else None
 
 
-def record_of(row: Row) -> OrderRecord:
+def sealed_codes(sealer: Sealer, codes: list[str]) -> str:
+    """The codes column's value: sealed even when empty, so that every written row reads
+    the same way and `gateway seal rekey` has one rule."""
+    return sealer.seal(json.dumps(codes))
+
+
+def record_of(row: Row, sealer: Sealer) -> OrderRecord:
     return OrderRecord(
         id=row["id"],
         reference=row["reference"],
@@ -61,7 +69,7 @@ def record_of(row: Row) -> OrderRecord:
         price=Decimal(row["price"]) if row["price"] is not None else None,
         refund_amount=Decimal(row["refund_amount"]),
         delivered_quantity=int(row["delivered_quantity"]),
-        codes=json.loads(row["codes"]),
+        codes=json.loads(sealer.open(row["codes"])),
         error=row["error"],
         error_message=row["error_message"],
         completed_at=unstamp(row["completed_at"]) if row["completed_at"] else None,

@@ -29,12 +29,15 @@ from typing import Any
 
 import aiohttp
 import structlog
+from aiohttp.abc import AbstractResolver
+from aiohttp.resolver import DefaultResolver
 from standardwebhooks import Webhook
 
 from gateway.clock import Clock
 from gateway.config import WebhooksConfig
 from gateway.hooks.host import PluginHost
 from gateway.metrics import Metrics
+from gateway.outbox.destinations import DestinationRefused, GuardedResolver
 from gateway.outbox.queue import Attempt, Messages
 from gateway.outbox.subscriptions import (
     Subscription,
@@ -68,6 +71,7 @@ class Dispatcher:
         subscriptions: Subscriptions,
         plugins: PluginHost,
         metrics: Metrics,
+        resolver: AbstractResolver | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.db = db
@@ -80,6 +84,8 @@ class Dispatcher:
         self.plugins = plugins
         self.metrics = metrics
         self.rng = rng or random.Random()
+        # checks every address it gives against the destination rules (destinations.py)
+        self.resolver = resolver or GuardedResolver(DefaultResolver(), subscriptions.policy)
         self._http: aiohttp.ClientSession | None = None
         self._wake = asyncio.Event()
         self._in_flight: dict[str, int] = defaultdict(int)
@@ -87,8 +93,9 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, limit_per_host=0)
-        )
+            connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, resolver=self.resolver),
+            trust_env=False,  # never through a proxy from the environment: it would see past
+        )  # the destination rules
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -188,7 +195,7 @@ class Dispatcher:
             await self.messages.release(self.db, row["id"], state)
             return
         now = self.clock.now()
-        body: str = row["payload"]
+        body: str = self.messages.open(row["payload"])  # stored sealed
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "order-gateway-webhooks/1",
@@ -202,6 +209,9 @@ class Dispatcher:
         retry_after: float | None = None
         started = time.perf_counter()
         try:
+            # a literal address is connected to without the resolver: judge it here; a name
+            # is judged by the resolver on each address it gives
+            self.subscriptions.policy.check_literal(subscription.url)
             async with self._http.post(
                 subscription.url,
                 data=body.encode(),
@@ -212,6 +222,8 @@ class Dispatcher:
                 status = response.status
                 excerpt = (await response.content.read(EXCERPT)).decode(errors="replace")
                 retry_after = _retry_after(response.headers.get("Retry-After"))
+        except DestinationRefused as exc:
+            error = f"destination not allowed ({exc.rule}): {exc.message}"
         except TimeoutError:
             error = f"no answer within {self.config.attempt_timeout_seconds:g} s"
         except aiohttp.ClientError as exc:

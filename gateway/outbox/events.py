@@ -18,6 +18,7 @@ from gateway.clock import Clock, isoformat_z
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder, money_text, quantity_text
 from gateway.outbox.queue import Messages
 from gateway.outbox.subscriptions import TEST_EVENT, Subscription, subscribers
+from gateway.sealing import Sealer
 from gateway.storage import Transaction
 from gateway.views import order_view
 
@@ -66,9 +67,9 @@ def foreign_order_view(account: str, currency: str | None, event: ProviderOrder)
 
 
 class Outbox:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, sealer: Sealer) -> None:
         self.clock = clock
-        self.messages = Messages(clock)
+        self.messages = Messages(clock, sealer)
 
     async def order_event(self, tx: Transaction, order: OrderRecord) -> int:
         """Enqueue the event for this order's current status; returns the messages written."""
@@ -76,7 +77,7 @@ class Outbox:
         written = 0
         for subscription in await subscribers(tx, order.account, order.tenant):
             if subscription.wants(event_type):
-                data = order_view(order, show_codes=subscription.tenant == order.tenant)
+                data = order_view(order, owner=subscription.tenant == order.tenant)
                 await self._write(tx, subscription, event_type, order.id, data)
                 written += 1
         return written

@@ -6,6 +6,12 @@ A message is one event for one endpoint. Its life: `pending` (due at
 `cancelled` when its endpoint is deleted. Each try leaves one attempt row.
 Replays put a message back to `pending` as if never tried. Keeping all of this
 in one module means one place to read when the queue's states or indexes change.
+
+A payload is stored sealed (`gateway.sealing`), whatever it carries: an
+order's codes, or its fields and prices, which are the tenant's business too,
+and one rule for every row cannot be got wrong by a new event type. Once
+delivered and `payload_retention_hours` old, it is emptied (`purge_payloads`):
+an empty payload is a purged message, which no replay sends.
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ import itertools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.clock import Clock, stamp
+from gateway.sealing import Sealer, reseal_column
 from gateway.storage import Database, Row, Transaction
 
 WINDOW = 1000  # due messages looked at per claim
+PURGE_BATCH = 500  # payloads emptied per statement: short transactions beside deliveries
 
 _counter = itertools.count()
 
@@ -40,6 +48,16 @@ _INSERT_ATTEMPT = (
 _DELIVERED = (
     "UPDATE messages SET state = 'delivered', attempts = $2, delivered_at = $3,"
     " last_status = $4, last_error = NULL, claimed_until = NULL WHERE id = $1"
+)
+# A purged message has an empty payload: replays leave it (it would go out empty).
+_KEPT = " AND payload != ''"
+# Delivered before `$1`, oldest first, `$2` at a time; the state is checked again on the row
+# itself, so that a replay committed meanwhile keeps its payload (on the partial index of
+# migration 0004, so that the purge reads only what it empties).
+_PURGEABLE = "state = 'delivered' AND delivered_at < $1 AND payload != ''"
+_PURGE = (
+    f"UPDATE messages SET payload = '' WHERE {_PURGEABLE} AND id IN ("
+    f"SELECT id FROM messages WHERE {_PURGEABLE} ORDER BY delivered_at LIMIT $2)"
 )
 # Both at once (PostgreSQL runs data-changing statements in a WITH; SQLite does not).
 _DELIVERED_PG = (
@@ -74,8 +92,19 @@ class Attempt:
 
 
 class Messages:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, sealer: Sealer | None = None) -> None:
+        """Without `sealer`, for the statements that neither write nor read a payload."""
         self.clock = clock
+        self.sealer = sealer
+
+    def _keys(self) -> Sealer:
+        if self.sealer is None:
+            raise RuntimeError("Messages(clock) was made without a Sealer: it cannot seal")
+        return self.sealer
+
+    def open(self, payload: str) -> str:
+        """A claimed message's body as it is signed and sent."""
+        return self._keys().open(payload)
 
     # --- writing ------------------------------------------------------------------------
 
@@ -100,7 +129,7 @@ class Messages:
             event_type,
             order_id,
             f"{stamp(now)}:{next(_counter):012d}",
-            payload,
+            self._keys().seal(payload),
             stamp(now),
         )
         return message_id
@@ -223,11 +252,15 @@ class Messages:
 
     # --- sending again, and the operators' view ------------------------------------------
 
-    async def replay_order(self, db: Database, order_id: str) -> int:
-        """Send an order's delivered and failed messages again, from their first attempt."""
+    async def replay_order(self, db: Database, order_id: str, tenant: str) -> int:
+        """Send an order's delivered and failed messages to `tenant`'s endpoints again, from
+        their first attempt."""
         return await db.execute(
-            _REPLAY + " WHERE order_id = $1 AND state IN ('delivered', 'failed')",
+            _REPLAY.replace("$2", "$3")
+            + " WHERE order_id = $1 AND tenant = $2 AND state IN ('delivered', 'failed')"
+            + _KEPT,
             order_id,
+            tenant,
             stamp(self.clock.now()),
         )
 
@@ -237,13 +270,14 @@ class Messages:
         """One message again (any state but cancelled); of that subscription, when given."""
         if subscription_id is None:
             return await db.execute(
-                _REPLAY + " WHERE id = $1 AND state != 'cancelled'",
+                _REPLAY + " WHERE id = $1 AND state != 'cancelled'" + _KEPT,
                 message_id,
                 stamp(self.clock.now()),
             )
         return await db.execute(
             _REPLAY.replace("$2", "$3")
-            + " WHERE id = $1 AND subscription_id = $2 AND state != 'cancelled'",
+            + " WHERE id = $1 AND subscription_id = $2 AND state != 'cancelled'"
+            + _KEPT,
             message_id,
             subscription_id,
             stamp(self.clock.now()),
@@ -253,11 +287,43 @@ class Messages:
         """A subscription's failed messages created since `since`, again."""
         return await db.execute(
             _REPLAY.replace("$2", "$3")
-            + " WHERE subscription_id = $1 AND state = 'failed' AND created_at >= $2",
+            + " WHERE subscription_id = $1 AND state = 'failed' AND created_at >= $2"
+            + _KEPT,
             subscription_id,
             stamp(since),
             stamp(self.clock.now()),
         )
+
+    async def purged(self, db: Database, message_id: str, subscription_id: str) -> bool:
+        """Whether that subscription's message is there but emptied (why a replay found
+        nothing to send)."""
+        row = await db.fetchrow(
+            "SELECT 1 AS purged FROM messages WHERE id = $1 AND subscription_id = $2"
+            " AND payload = ''",
+            message_id,
+            subscription_id,
+        )
+        return row is not None
+
+    # --- retention and keys ----------------------------------------------------------------
+
+    async def purge_payloads(
+        self, db: Database, retention: timedelta, batch: int = PURGE_BATCH
+    ) -> int:
+        """Empty the payloads of messages delivered more than `retention` ago, `batch` per
+        statement, until none is left; returns how many. The delivery log (states,
+        attempts) stays: only what the tenant was sent, codes included, goes."""
+        before = stamp(self.clock.now() - retention)
+        purged = 0
+        while True:
+            count = await db.execute(_PURGE, before, batch)
+            purged += count
+            if count < batch:
+                return purged
+
+    async def reseal(self, db: Database) -> tuple[int, int]:
+        """`gateway seal rekey` for the payloads: (re-sealed, already current)."""
+        return await reseal_column(db, self._keys(), "messages", ("id",), "payload")
 
     async def attempts(
         self, db: Database, subscription_id: str, limit: int, after: tuple[str, str] | None

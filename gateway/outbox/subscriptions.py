@@ -18,8 +18,19 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
+from aiohttp.abc import AbstractResolver
+
 from gateway.clock import Clock, isoformat_z, stamp, unstamp
-from gateway.errors import Forbidden, InvalidField, NotFound
+from gateway.errors import (
+    AccountNotAllowed,
+    DestinationNotAllowed,
+    Forbidden,
+    InvalidField,
+    NotFound,
+    QuotaExceeded,
+    RotationInProgress,
+)
+from gateway.outbox.destinations import DestinationPolicy, DestinationRefused
 from gateway.outbox.queue import Messages
 from gateway.storage import Database, Row, Transaction
 from gateway.tenants import Tenant
@@ -148,13 +159,25 @@ async def disable(tx: Transaction, subscription_id: str, reason: str, now: datet
 
 
 def check_url(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidField("url", "the endpoint's http:// or https:// URL")
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise InvalidField("url", "an absolute http:// or https:// URL")
+    """The URL's shape; whether the rules allow it is `DestinationPolicy`'s to say. A
+    string that is not an acceptable URL is a 422, as a refused destination is."""
+    if not isinstance(value, str):
+        raise InvalidField("url", "the endpoint's http:// or https:// URL, as a string")
+
+    def refuse(reason: str) -> DestinationNotAllowed:
+        return DestinationNotAllowed("url", reason)
+
     if len(value) > 2000:
-        raise InvalidField("url", "at most 2000 characters")
+        raise refuse("at most 2000 characters")
+    if not value.isascii() or not value.isprintable() or " " in value:
+        raise refuse("ASCII without spaces or control characters; percent-encode the rest")
+    try:
+        parsed = urlparse(value)
+        parsed.port  # noqa: B018 -- raises on a port that is not a number in range
+    except ValueError:
+        raise refuse("not a valid URL (check the host and the port)") from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise refuse("an absolute http:// or https:// URL")
     return value
 
 
@@ -183,21 +206,57 @@ def check_scope(value: Any, tenant: Tenant) -> str:
             details={"field": "scope"},
         )
     if not tenant.may_use(account):
-        raise InvalidField("scope", f"{account!r} is not one of your accounts")
+        raise AccountNotAllowed(
+            f"scope: {account!r} is not one of your accounts", details={"field": "scope"}
+        )
     return value
 
 
 class Subscriptions:
-    def __init__(self, db: Database, clock: Clock, secret_overlap: timedelta) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        secret_overlap: timedelta,
+        policy: DestinationPolicy,
+        resolver: AbstractResolver,
+        quota: int,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.secret_overlap = secret_overlap
+        self.policy = policy
+        self.resolver = resolver
+        self.quota = quota
+
+    async def _destination(self, value: Any) -> str:
+        url = check_url(value)
+        try:
+            await self.policy.check(url, self.resolver)
+        except DestinationRefused as exc:
+            raise DestinationNotAllowed(exc.rule, exc.message) from None
+        return url
 
     async def create(self, tenant: Tenant, body: dict[str, Any]) -> Subscription:
         unknown = set(body) - {"url", "event_types", "scope"}
         if unknown:
             raise InvalidField(
                 sorted(unknown)[0], "unknown field; a subscription takes url, event_types, scope"
+            )
+        url = await self._destination(body.get("url"))
+        types = check_event_types(body.get("event_types"))
+        scope = check_scope(body.get("scope"), tenant)
+        row = await self.db.fetchrow(
+            "SELECT COUNT(*) AS n FROM subscriptions WHERE tenant = $1 AND state != 'deleted'",
+            tenant.name,
+        )
+        held = int(row["n"]) if row else 0
+        if held >= self.quota:
+            raise QuotaExceeded(
+                f"you have {held} subscriptions, the most a tenant may have; delete one you no "
+                "longer use (an endpoint can hear every event type), or ask the operators to "
+                "raise [webhooks.destinations] max_subscriptions_per_tenant",
+                details={"limit": self.quota},
             )
         now = stamp(self.clock.now())
         subscription_id = "sub_" + uuid.uuid4().hex
@@ -206,9 +265,9 @@ class Subscriptions:
             " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7)",
             subscription_id,
             tenant.name,
-            check_url(body.get("url")),
-            json.dumps(list(check_event_types(body.get("event_types")))),
-            check_scope(body.get("scope"), tenant),
+            url,
+            json.dumps(list(types)),
+            scope,
             new_secret(),
             now,
         )
@@ -245,7 +304,7 @@ class Subscriptions:
             raise InvalidField(
                 sorted(unknown)[0], "unknown field; you may change url, event_types, scope, state"
             )
-        url = check_url(body["url"]) if "url" in body else current.url
+        url = await self._destination(body["url"]) if "url" in body else current.url
         types = (
             check_event_types(body["event_types"]) if "event_types" in body else current.event_types
         )
@@ -284,8 +343,20 @@ class Subscriptions:
         await self.db.transaction(delete)
 
     async def rotate(self, tenant: Tenant, subscription_id: str) -> Subscription:
+        """A new secret; the current one keeps signing beside it for the overlap window. A
+        second rotation inside that window is refused: it would drop the first old secret
+        at once, and the receiver may not have switched yet (to cut a leaked secret off
+        now, delete the subscription and create a new one)."""
         current = await self.get(tenant, subscription_id)
         now = self.clock.now()
+        until = current.previous_secret_until
+        if current.previous_secret and until is not None and now < until:
+            raise RotationInProgress(
+                f"the previous rotation's old secret still signs until {isoformat_z(until)}; "
+                "rotate again after that, or, to stop a leaked secret now, delete this "
+                "subscription and create a new one",
+                details={"previous_secret_expires_at": isoformat_z(until)},
+            )
         await self.db.execute(
             "UPDATE subscriptions SET secret = $2, previous_secret = $3,"
             " previous_secret_until = $4, updated_at = $5 WHERE id = $1",

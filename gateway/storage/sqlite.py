@@ -1,17 +1,28 @@
-"""SQLite: one connection on one worker thread; a whole transaction is one hand-off."""
+"""SQLite: one connection on one worker thread; a whole transaction is one hand-off.
+
+The database file is created readable by its owner only (0600), before SQLite
+opens it: it holds the ledger, and a backup tool or another local user has no
+business reading it. SQLite gives its `-wal` and `-shm` files the database
+file's own mode. A file that already exists keeps its mode (the operator's
+choice), with a warning when others may read it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
 import functools
+import os
 import re
 import sqlite3
+import stat
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import structlog
 
 from gateway.storage.base import (
     DEFAULT_TIMEOUT,
@@ -23,11 +34,28 @@ from gateway.storage.base import (
 )
 
 _PARAM = re.compile(r"\$(\d+)")
+FILE_MODE = 0o600
+
+log = structlog.get_logger()
 
 
 @functools.lru_cache(maxsize=512)
 def _sqlite_sql(sql: str) -> str:
     return _PARAM.sub(r"?\1", sql)
+
+
+def _create_private(path: str) -> None:
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        if mode & 0o077:
+            log.warning(
+                "sqlite_file_readable_by_others",
+                path=path,
+                mode=oct(mode),
+                fix=f"chmod 600 {path} (and its -wal and -shm files)",
+            )
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
@@ -153,6 +181,7 @@ class SqliteDatabase:
     async def open(cls, path: str, limit: float = DEFAULT_TIMEOUT) -> SqliteDatabase:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
         def connect() -> sqlite3.Connection:
