@@ -195,6 +195,7 @@ def _accounts(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-de
             app[DESTINATIONS],
             resolver,
             hooks.destinations.max_subscriptions_per_tenant,
+            sealer,
         )
         dispatcher = Dispatcher(
             app[DATABASE],
@@ -206,7 +207,6 @@ def _accounts(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-de
             GuardedResolver(resolver, app[DESTINATIONS]),
         )
         outbox = Outbox(settings.clock, sealer)
-        dispatcher.messages = outbox.messages  # the one that holds the keys, to open payloads
         await dispatcher.start()
         app[SUBSCRIPTIONS] = subscriptions
         app[DISPATCHER] = dispatcher

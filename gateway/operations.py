@@ -18,6 +18,7 @@ from gateway.domain import OrderRecord
 from gateway.orders import sealed
 from gateway.orders.ledger import Ledger
 from gateway.outbox.queue import Messages
+from gateway.outbox.subscriptions import Subscriptions
 from gateway.sealing import Sealer
 from gateway.state import DESK
 from gateway.storage import open_database
@@ -110,6 +111,7 @@ async def rekey(config: Config) -> dict[str, tuple[int, int]]:
     try:
         counts = await sealed.reseal(db, sealer)
         counts["messages.payload"] = await Messages(SystemClock(), sealer).reseal(db)
+        counts.update(await Subscriptions.resealer(db, sealer))
         return counts
     finally:
         await db.close()

@@ -26,7 +26,10 @@ from tests.conftest import Endpoint, EndpointFactory, Gateway, GatewayFactory
 
 NEW_KEY = new_key()
 # Every column that can hold a code, as (table, column).
-SEALED_COLUMNS = [(table, column) for table, _, column in SEALED] + [("messages", "payload")]
+SEALED_COLUMNS = [(table, column) for table, _, column in SEALED] + [
+    ("messages", "payload"),
+    ("subscriptions", "secret"),
+]
 
 
 async def tables(db: Database) -> list[str]:
@@ -101,6 +104,8 @@ async def test_no_code_is_stored_in_clear_in_any_table(
     assert {"orders", "provider_events", "messages", "idempotency_keys"} <= set(await tables(db))
     stored = await everything_stored(db)
     assert not [code for code in codes if code in stored]
+    assert secret not in stored  # with it, anyone could forge the tenant's webhooks
+    assert "whsec_" not in stored
     for table, column in SEALED_COLUMNS:
         (row,) = await db.fetch(
             f"SELECT count(*) AS n FROM {table} WHERE {column} LIKE 'sealed:1:%'"

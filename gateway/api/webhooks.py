@@ -27,7 +27,7 @@ async def create(request: web.Request) -> web.Response:
     tenant = authenticate(request)
     subscription = await request.app[SUBSCRIPTIONS].create(tenant, await _object(request))
     return web.json_response(
-        subscription.view(with_secret=True),
+        request.app[SUBSCRIPTIONS].with_secret(subscription),
         status=201,
         headers={"Location": f"/v1/subscriptions/{subscription.id}"},
     )
@@ -63,7 +63,7 @@ async def delete(request: web.Request) -> web.Response:
 async def rotate_secret(request: web.Request) -> web.Response:
     tenant = authenticate(request)
     subscription = await request.app[SUBSCRIPTIONS].rotate(tenant, request.match_info["id"])
-    return web.json_response(subscription.view(with_secret=True))
+    return web.json_response(request.app[SUBSCRIPTIONS].with_secret(subscription))
 
 
 def _limit(request: web.Request, tenant: Tenant, kind: str) -> dict[str, str]:

@@ -80,7 +80,7 @@ class Dispatcher:
         self.clock = clock
         self.config = config
         self.subscriptions = subscriptions
-        self.messages = Messages(clock)
+        self.messages = Messages(clock, subscriptions.sealer)
         self.plugins = plugins
         self.metrics = metrics
         self.rng = rng or random.Random()
@@ -196,12 +196,13 @@ class Dispatcher:
             return
         now = self.clock.now()
         body: str = self.messages.open(row["payload"])  # stored sealed
+        signing = subscription.signing_secrets(now, self.subscriptions.sealer)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "order-gateway-webhooks/1",
             "webhook-id": row["id"],
             "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": sign(row["id"], now, body, subscription.signing_secrets(now)),
+            "webhook-signature": sign(row["id"], now, body, signing),
         }
         status: int | None = None
         excerpt: str | None = None

@@ -32,6 +32,7 @@ from gateway.errors import (
 )
 from gateway.outbox.destinations import DestinationPolicy, DestinationRefused
 from gateway.outbox.queue import Messages
+from gateway.sealing import Sealer, reseal_column
 from gateway.storage import Database, Row, Transaction
 from gateway.tenants import Tenant
 
@@ -68,13 +69,17 @@ class Subscription:
     def wants(self, event_type: str) -> bool:
         return event_type == TEST_EVENT or not self.event_types or event_type in self.event_types
 
-    def signing_secrets(self, now: datetime) -> list[str]:
-        keys = [self.secret]
+    def signing_secrets(self, now: datetime, sealer: Sealer) -> list[str]:
+        """The secrets that sign now, opened: `secret` and `previous_secret` are kept as
+        stored (sealed), and opened only to sign, so that fanning an event out to many
+        endpoints costs no decryption."""
+        keys = [sealer.open(self.secret)]
         if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
-            keys.append(self.previous_secret)
+            keys.append(sealer.open(self.previous_secret))
         return keys
 
-    def view(self, *, with_secret: bool = False) -> dict[str, Any]:
+    def view(self, *, secret: str | None = None) -> dict[str, Any]:
+        """The tenant's view; `secret` (opened) only in the answers that show it once."""
         body: dict[str, Any] = {
             "id": self.id,
             "url": self.url,
@@ -88,8 +93,8 @@ class Subscription:
             else None,
             "created_at": isoformat_z(self.created_at),
         }
-        if with_secret:
-            body["secret"] = self.secret
+        if secret is not None:
+            body["secret"] = secret
         return body
 
 
@@ -221,7 +226,9 @@ class Subscriptions:
         policy: DestinationPolicy,
         resolver: AbstractResolver,
         quota: int,
+        sealer: Sealer,
     ) -> None:
+        self.sealer = sealer
         self.db = db
         self.clock = clock
         self.secret_overlap = secret_overlap
@@ -268,7 +275,7 @@ class Subscriptions:
             url,
             json.dumps(list(types)),
             scope,
-            new_secret(),
+            self.sealer.seal(new_secret()),
             now,
         )
         return await self.get(tenant, subscription_id)
@@ -342,6 +349,20 @@ class Subscriptions:
 
         await self.db.transaction(delete)
 
+    def with_secret(self, subscription: Subscription) -> dict[str, Any]:
+        """The view with its signing secret, for the two answers that show it."""
+        return subscription.view(secret=self.sealer.open(subscription.secret))
+
+    @staticmethod
+    async def resealer(db: Database, sealer: Sealer) -> dict[str, tuple[int, int]]:
+        """`gateway seal rekey` for the signing secrets."""
+        return {
+            f"subscriptions.{column}": await reseal_column(
+                db, sealer, "subscriptions", ("id",), column
+            )
+            for column in ("secret", "previous_secret")
+        }
+
     async def rotate(self, tenant: Tenant, subscription_id: str) -> Subscription:
         """A new secret; the current one keeps signing beside it for the overlap window. A
         second rotation inside that window is refused: it would drop the first old secret
@@ -361,8 +382,8 @@ class Subscriptions:
             "UPDATE subscriptions SET secret = $2, previous_secret = $3,"
             " previous_secret_until = $4, updated_at = $5 WHERE id = $1",
             subscription_id,
-            new_secret(),
-            current.secret,
+            self.sealer.seal(new_secret()),
+            current.secret,  # as stored: sealed
             stamp(now + self.secret_overlap),
             stamp(now),
         )
