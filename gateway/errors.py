@@ -148,3 +148,17 @@ class PayloadPurged(GatewayError):
 
 class RotationInProgress(GatewayError):
     status, code = 409, "rotation_in_progress"
+
+
+class ProviderIdConflict(GatewayError):
+    """The provider answered with an order id the gateway already holds for another order."""
+
+    status, code = 409, "provider_order_conflict"
+
+    def __init__(self, order_id: str, other_id: str, provider_order_id: str) -> None:
+        super().__init__(
+            f"the provider gave order {order_id} the id {provider_order_id}, which order "
+            f"{other_id} already has; an operator must look at both in the provider's dashboard",
+            details={"order_id": order_id, "other_order_id": other_id},
+        )
+        self.order_id, self.other_id, self.provider_order_id = order_id, other_id, provider_order_id

@@ -422,3 +422,23 @@ async def test_the_providers_word_overrides_a_wrong_not_placed_and_the_budget_co
     done = await read(gateway, order["id"])
     assert done["status"] == "completed" and done["error"] is None and len(done["codes"]) == 1
     assert await spent(gateway) == Decimal("9.90")
+
+
+async def test_a_provider_id_already_held_by_another_order_is_a_conflict_for_an_operator(
+    gateway: Gateway,
+) -> None:
+    await gateway.place(item_id=1001)  # warm: the provider token is in hand
+    sandbox = gateway.provider.sandbox
+    before = sandbox.rng.getstate()
+    first = (await gateway.place(item_id=1001)).body
+    sandbox.rng.setstate(before)  # the provider's next order gets the same id: its fault
+    second = await gateway.place(item_id=1001)
+    assert second.status < 500, second.body
+    assert second.body["status"] == "unknown"
+    stored = await gateway.app[LEDGER].get(second.body["id"])
+    assert stored is not None and stored.unresolved == "provider_order_id_conflict"
+    assert stored.provider_order_id is None
+    kept = await gateway.app[LEDGER].get(first["id"])
+    assert kept is not None and kept.provider_order_id == first["provider_order_id"]
+    unresolved = await gateway.call("GET", "/v1/admin/orders/unresolved", "ops")
+    assert second.body["id"] in [o["id"] for o in unresolved.body["data"]]

@@ -18,6 +18,7 @@ from typing import Any
 from gateway import cursors
 from gateway.clock import Clock, stamp, unstamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder
+from gateway.errors import ProviderIdConflict
 from gateway.orders.keys import IdempotencyKeys
 from gateway.orders.rows import advanced, record_of, sealed_codes, to_micros
 from gateway.sealing import Sealer
@@ -142,8 +143,20 @@ class Ledger(IdempotencyKeys):
         ):
             return current  # the first terminal word stands
         now = self.clock.now()
+        await self._unclaimed(tx, current, seen)
         await tx.execute(_UPDATE_ORDER, *_update_args(current, seen, now, self.sealer))
         return advanced(current, seen, now)
+
+    async def _unclaimed(self, tx: Transaction, order: OrderRecord, seen: ProviderOrder) -> None:
+        """The provider's order id must not be another order's already (a provider fault):
+        said plainly, as a conflict, instead of a unique-index failure."""
+        if order.provider_order_id == seen.provider_order_id:
+            return
+        other = await tx.fetchrow(
+            "SELECT id FROM orders WHERE provider_order_id = $1", seen.provider_order_id
+        )
+        if other is not None and other["id"] != order.id:
+            raise ProviderIdConflict(order.id, other["id"], seen.provider_order_id)
 
     async def apply_to_intent(
         self, tx: Transaction, intent: OrderRecord, seen: ProviderOrder
@@ -153,6 +166,7 @@ class Ledger(IdempotencyKeys):
         written, so `intent` is what it replaces. None when something else got there first
         (the order's webhook): then lock the order and `apply_in`."""
         now = self.clock.now()
+        await self._unclaimed(tx, intent, seen)
         changed = await tx.execute(
             _UPDATE_ORDER + " AND status = 'unknown'", *_update_args(intent, seen, now, self.sealer)
         )

@@ -20,7 +20,7 @@ import structlog
 
 from gateway.clock import Clock, stamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder
-from gateway.errors import Conflict, InvalidField, NotFound
+from gateway.errors import Conflict, InvalidField, NotFound, ProviderIdConflict
 from gateway.hooks.host import PluginHost
 from gateway.orders.ledger import Ledger
 from gateway.orders.resolution import NOT_PLACED, Outcome, Verdict, next_resend
@@ -83,7 +83,13 @@ class Outcomes:
                 return current, False, 0  # settled meanwhile: nothing to add
             return await self._settle_unknown(tx, current, outcome)
 
-        after, turned, written = await self.ledger.db.transaction(apply)
+        try:
+            after, turned, written = await self.ledger.db.transaction(apply)
+        except ProviderIdConflict as exc:  # nothing was written: the order goes to an operator
+            log.error(
+                "provider_order_id_conflict", **exc.details, provider_id=exc.provider_order_id
+            )
+            return await self.give_up(order, "provider_order_id_conflict")
         await self.after_terminal(after, turned, written)
         if after.unresolved and outcome.verdict is Verdict.AMBIGUOUS:
             log.warning("order_needs_operator", order_id=after.id, reason=after.unresolved)
