@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gateway import cursors
 from gateway.clock import Clock, stamp, unstamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder
 from gateway.errors import ProviderIdConflict
 from gateway.orders.keys import IdempotencyKeys
+from gateway.orders.pages import OrderFilters as OrderFilters
+from gateway.orders.pages import OrderPages
+from gateway.orders.pages import OrderScope as OrderScope
 from gateway.orders.rows import advanced, record_of, sealed_codes, to_micros
 from gateway.sealing import Sealer
 from gateway.storage import Database, Transaction
@@ -35,31 +36,7 @@ RETURNING id
 """
 
 
-@dataclass(frozen=True)
-class OrderScope:
-    """Which orders a caller may see: one tenant's, some accounts', or all."""
-
-    tenant: str | None = None
-    accounts: tuple[str, ...] | None = None
-
-    def admits(self, record: OrderRecord) -> bool:
-        if self.tenant is not None and record.tenant != self.tenant:
-            return False
-        return self.accounts is None or record.account in self.accounts
-
-
-@dataclass(frozen=True)
-class OrderFilters:
-    status: OrderStatus | None = None
-    account: str | None = None
-    tenant: str | None = None
-    item_id: int | None = None
-    merchant_order_id: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-
-
-class Ledger(IdempotencyKeys):
+class Ledger(IdempotencyKeys, OrderPages):
     def __init__(self, db: Database, clock: Clock, sealer: Sealer) -> None:
         self.db = db
         self.clock = clock
@@ -289,59 +266,6 @@ class Ledger(IdempotencyKeys):
             oldest = unstamp(row["oldest"]) if row["oldest"] else None
             counts[state] = (int(row["n"]), oldest)
         return counts
-
-    async def page(
-        self, scope: OrderScope, filters: OrderFilters, limit: int, cursor: str | None
-    ) -> tuple[list[OrderRecord], str | None]:
-        where: list[str] = []
-        args: list[Any] = []
-
-        def add(clause: str, value: Any) -> None:
-            args.append(value)
-            where.append(clause.replace("?", f"${len(args)}"))
-
-        if scope.tenant is not None:
-            add("tenant = ?", scope.tenant)
-        if scope.accounts is not None:
-            marks = []
-            for account in scope.accounts:
-                args.append(account)
-                marks.append(f"${len(args)}")
-            where.append(f"account IN ({', '.join(marks)})" if marks else "1 = 0")
-        if filters.status is not None:
-            add("status = ?", filters.status.value)
-        if filters.account is not None:
-            add("account = ?", filters.account)
-        if filters.tenant is not None:
-            add("tenant = ?", filters.tenant)
-        if filters.item_id is not None:
-            add("item_id = ?", filters.item_id)
-        if filters.merchant_order_id is not None:
-            add("merchant_order_id = ?", filters.merchant_order_id)
-        if filters.created_after is not None:
-            add("created_at > ?", stamp(filters.created_after))
-        if filters.created_before is not None:
-            add("created_at < ?", stamp(filters.created_before))
-        if cursor is not None:
-            created, last_id = cursors.decode(cursor)
-            args.extend([created, last_id])
-            n = len(args)
-            where.append(f"(created_at < ${n - 1} OR (created_at = ${n - 1} AND id < ${n}))")
-        args.append(limit + 1)
-        sql = (
-            "SELECT * FROM orders"
-            + (f" WHERE {' AND '.join(where)}" if where else "")
-            + f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}"
-        )
-        rows = await self.db.fetch(sql, *args)
-        records = [record_of(r, self.sealer) for r in rows[:limit]]
-        more = len(rows) > limit
-        next_cursor = (
-            cursors.encode(stamp(records[-1].created_at), records[-1].id)
-            if more and records
-            else None
-        )
-        return records, next_cursor
 
     async def open_orders(self, older_than: datetime, limit: int = 100) -> list[OrderRecord]:
         rows = await self.db.fetch(

@@ -334,7 +334,7 @@ class Messages:
         where = "a.subscription_id = $1"
         if after is not None:
             args += list(after)
-            where += " AND (a.at < $2 OR (a.at = $2 AND a.id < $3))"
+            where += " AND (a.at, a.id) < ($2, $3)"  # a row value: an index range
         args.append(limit)
         return await db.fetch(
             "SELECT a.*, m.event_type, m.order_id, m.state AS message_state, m.next_attempt_at"
