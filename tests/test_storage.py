@@ -127,3 +127,61 @@ async def test_group_commit_isolates_a_failing_work(db: Database) -> None:
         "NoneType", "NoneType", "ValueError", "NoneType", "NoneType"
     ]  # fmt: skip
     assert await bodies(db) == ["n1", "n2", "n4", "n5"]
+
+
+# A read that takes the SQLite engine about a second: a list a console polls, at scale.
+SLOW_READ = (
+    "SELECT count(*) AS n FROM (WITH RECURSIVE c(x) AS"
+    " (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000) SELECT x FROM c)"
+)
+
+
+async def test_sqlite_a_slow_read_does_not_hold_up_writes(tmp_path: Any) -> None:
+    db = await open_database(f"sqlite:///{tmp_path / 'readers.sqlite3'}")
+    try:
+        await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        finished: list[str] = []
+
+        async def read() -> None:
+            await db.fetchrow(SLOW_READ)
+            finished.append("read")
+
+        async def write() -> None:
+            await asyncio.sleep(0.05)  # once the read has started
+            for n in range(20):
+                await db.execute("INSERT INTO t (id, v) VALUES ($1, 'x')", n)
+            assert await db.fetchrow("SELECT count(*) AS n FROM t") == {"n": 20}
+            finished.append("writes")
+
+        await asyncio.gather(read(), write())
+        assert finished == ["writes", "read"]
+    finally:
+        await db.close()
+
+
+async def test_sqlite_a_slow_write_does_not_hold_up_reads(tmp_path: Any) -> None:
+    db = await open_database(f"sqlite:///{tmp_path / 'readers.sqlite3'}")
+    try:
+        await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)")
+        await db.execute("INSERT INTO t (id, n) VALUES (1, 0)")
+        finished: list[str] = []
+
+        async def slow_write() -> None:
+            async def work(tx: Transaction) -> None:
+                await tx.execute("UPDATE t SET n = 1 WHERE id = 1")
+                await tx.fetchrow(SLOW_READ)  # the transaction holds the writer meanwhile
+
+            await db.transaction(work)
+            finished.append("write")
+
+        async def reads() -> None:
+            await asyncio.sleep(0.05)
+            # the committed state, not the half-done transaction's
+            assert await db.fetchrow("SELECT n FROM t WHERE id = 1") == {"n": 0}
+            finished.append("read")
+
+        await asyncio.gather(slow_write(), reads())
+        assert finished == ["read", "write"]
+        assert await db.fetchrow("SELECT n FROM t WHERE id = 1") == {"n": 1}
+    finally:
+        await db.close()

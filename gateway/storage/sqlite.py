@@ -166,16 +166,56 @@ class _Job:
             return self.abandoned
 
 
+READERS = 2  # reader threads, each with its own connection
+
+
+class _Readers:
+    """A connection per reader thread, made on the thread's first read."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+        self.pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="sqlite-read")
+
+    def tx(self) -> _SqliteTx:
+        found: _SqliteTx | None = getattr(self._local, "tx", None)
+        if found is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only=ON").close()
+            with self._lock:
+                self._all.append(conn)
+            found = self._local.tx = _SqliteTx(conn)
+        return found
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+
+def _is_read(sql: str) -> bool:
+    return sql.lstrip()[:6].upper() in ("SELECT", "EXPLAI")
+
+
 class SqliteDatabase:
     engine = "sqlite"
 
     def __init__(
-        self, conn: sqlite3.Connection, worker: ThreadPoolExecutor, timeout: float
+        self,
+        conn: sqlite3.Connection,
+        worker: ThreadPoolExecutor,
+        timeout: float,
+        readers: _Readers | None = None,
     ) -> None:
         self._conn = conn
         self._worker = worker
         self._tx = _SqliteTx(conn)
         self._timeout = timeout
+        self._readers = readers
 
     @classmethod
     async def open(cls, path: str, limit: float = DEFAULT_TIMEOUT) -> SqliteDatabase:
@@ -201,9 +241,12 @@ class SqliteDatabase:
         except BaseException:
             worker.shutdown(wait=False)
             raise
-        return cls(conn, worker, limit)
+        # an in-memory database is one connection's own: it has no readers beside it
+        return cls(conn, worker, limit, None if path == ":memory:" else _Readers(connect))
 
-    async def _call(self, job: Callable[[], T], bounded: bool = True) -> T:
+    async def _call(
+        self, job: Callable[[], T], bounded: bool = True, pool: ThreadPoolExecutor | None = None
+    ) -> T:
         """One hand-off to the worker, in the caller's context (its log fields). A job still
         queued after the timeout (the worker is stuck behind a locked database) is dropped."""
         context = contextvars.copy_context()
@@ -219,7 +262,7 @@ class SqliteDatabase:
                     raise StorageUnavailable(f"SQLite: {exc}") from exc
                 raise
 
-        future = asyncio.get_running_loop().run_in_executor(self._worker, run)
+        future = asyncio.get_running_loop().run_in_executor(pool or self._worker, run)
         if not bounded:
             return await future
         try:
@@ -233,9 +276,15 @@ class SqliteDatabase:
             return await future  # already running: its own busy timeout bounds it
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        readers = self._readers
+        if readers is not None and _is_read(sql):
+            return await self._call(lambda: readers.tx().fetchrow_now(sql, args), pool=readers.pool)
         return await self._call(lambda: self._tx.fetchrow_now(sql, args))
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        readers = self._readers
+        if readers is not None and _is_read(sql):
+            return await self._call(lambda: readers.tx().fetch_now(sql, args), pool=readers.pool)
         return await self._call(lambda: self._tx.fetch_now(sql, args))
 
     async def execute(self, sql: str, *args: Any) -> int:
@@ -258,5 +307,7 @@ class SqliteDatabase:
         await self.fetchrow("SELECT 1 AS ok")
 
     async def close(self) -> None:
+        if self._readers is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._readers.close)
         await self._call(self._conn.close)
         self._worker.shutdown(wait=True)
