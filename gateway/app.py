@@ -19,7 +19,7 @@ from gateway.api import catalog as api_catalog
 from gateway.api import intake, ops
 from gateway.api import orders as api_orders
 from gateway.api import webhooks as api_webhooks
-from gateway.api.edge import MAX_BODY, METRICS, TENANTS, edge
+from gateway.api.edge import BODY_TIMEOUT, MAX_BODY, METRICS, TENANTS, edge
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config, ConfigError, seal_keys
 from gateway.hooks.host import PluginHost
@@ -33,12 +33,12 @@ from gateway.orders.sealed import check_keys
 from gateway.outbox.destinations import DestinationPolicy, GuardedResolver
 from gateway.outbox.dispatcher import Dispatcher
 from gateway.outbox.events import Outbox
-from gateway.outbox.queue import Messages
 from gateway.outbox.subscriptions import Subscriptions
 from gateway.provider.accounts import AccountSession
 from gateway.provider.catalog import AccountCatalog, CatalogUnavailable
 from gateway.ratelimit import RateLimits
 from gateway.reload import TenantWatch
+from gateway.retention import Housekeeping, Retention
 from gateway.sealing import Sealer, SealError
 from gateway.state import (
     CATALOGS,
@@ -47,6 +47,7 @@ from gateway.state import (
     DESK,
     DESTINATIONS,
     DISPATCHER,
+    HOUSEKEEPING,
     INSTANCE,
     LEDGER,
     PLUGINS,
@@ -57,12 +58,10 @@ from gateway.state import (
     SUBSCRIPTIONS,
     WEBHOOK_SECRETS,
 )
-from gateway.storage import Database, StorageUnavailable, open_database
+from gateway.storage import StorageUnavailable, open_database
 from gateway.tenants import TenantDirectory
 
 log = structlog.get_logger()
-
-PURGE_EVERY = 300.0  # seconds between two purges of delivered webhook payloads
 
 
 @dataclass(frozen=True)
@@ -99,6 +98,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[TENANTS] = TenantDirectory(config.tenants)
     app[MAX_BODY] = config.server.max_body_bytes
+    app[BODY_TIMEOUT] = config.server.header_timeout_seconds
     app[WEBHOOK_SECRETS] = {name: s.webhook_secret for name, s in settings.secrets.items()}
     plugins = PluginHost(config.plugins, settings.plugin_factories)
     app[PLUGINS] = plugins
@@ -108,6 +108,7 @@ def create_app(settings: Settings) -> web.Application:
         {
             "test": config.webhooks.test_sends_per_minute,
             "replay": config.webhooks.replays_per_minute,
+            "subscription": config.webhooks.subscription_changes_per_minute,
         },
     )
     keys = seal_keys(config) if settings.seal_keys is None else settings.seal_keys
@@ -231,6 +232,9 @@ def _accounts(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-de
             app[METRICS],
             timedelta(seconds=config.resend_window_seconds),
         )
+        app[HOUSEKEEPING] = Housekeeping(
+            app[DATABASE], settings.clock, outbox.messages, app[PLUGINS], Retention.of(config)
+        )
         tasks: list[asyncio.Task[None]] = []
         if settings.background:
             await asyncio.gather(*(_first_load(c) for c in catalogs.values()))
@@ -245,8 +249,7 @@ def _accounts(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-de
             if config.path is not None:
                 watch = TenantWatch(config.path, config, app[TENANTS])
                 tasks.append(asyncio.create_task(watch.run_forever()))
-            retention = timedelta(hours=hooks.payload_retention_hours)
-            tasks.append(asyncio.create_task(_purging(outbox.messages, app[DATABASE], retention)))
+            tasks.append(asyncio.create_task(app[HOUSEKEEPING].run_forever()))
         yield
         for task in tasks:
             task.cancel()
@@ -258,21 +261,6 @@ def _accounts(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-de
             await session.close()
 
     return accounts
-
-
-async def _purging(messages: Messages, db: Database, retention: timedelta) -> None:
-    """Delivered payloads emptied once past retention, every few minutes and off the request
-    path; a turn that fails waits for the next (a payload purged later is no harm)."""
-    while True:
-        try:
-            purged = await messages.purge_payloads(db, retention)
-            if purged:
-                log.info("webhook_payloads_purged", count=purged)
-        except StorageUnavailable as exc:
-            log.warning("payload_purge_storage_unavailable", error=str(exc))
-        except Exception:
-            log.exception("payload_purge_failed")
-        await asyncio.sleep(PURGE_EVERY)
 
 
 async def _first_load(catalog: AccountCatalog) -> None:

@@ -104,6 +104,10 @@ class Config:
     plugins: PluginsConfig = PluginsConfig()
     webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
     idempotency_ttl_hours: float = 24.0
+    # Provider webhooks are kept only to answer the provider's retries as repeats.
+    provider_event_retention_hours: float = 720.0
+    # Rows deleted per statement past retention: short transactions beside the orders.
+    retention_batch_rows: int = 500
     token_renew_margin_seconds: float = 300.0
     # How long after it was asked for an order whose outcome is unknown may still be placed
     # by re-sending it; past this it waits for an operator (docs/operations.md).
@@ -121,6 +125,8 @@ def load(path: Path) -> Config:
         ) from None
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "not UTF-8 text; save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"not valid TOML: {exc}") from None
     config = parse(raw, base=path.parent)
@@ -153,11 +159,26 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
     _only(
         gateway,
         "gateway",
-        {"idempotency_ttl_hours", "token_renew_margin_seconds", "resend_window_seconds"},
-    )
+        {
+            "idempotency_ttl_hours", "token_renew_margin_seconds", "resend_window_seconds",
+            "provider_event_retention_hours", "retention_batch_rows",
+        },
+    )  # fmt: skip
     ttl = _number(gateway, "gateway", "idempotency_ttl_hours", 24.0)
     if ttl < 24:
         raise ConfigError("gateway.idempotency_ttl_hours", "keep idempotency keys at least 24 h")
+    events = _number(gateway, "gateway", "provider_event_retention_hours", 720.0)
+    if events < 24:
+        raise ConfigError(
+            "gateway.provider_event_retention_hours",
+            "at least 24: a provider webhook is kept to recognise the provider's retries of it",
+        )
+    batch = _int(gateway, "gateway", "retention_batch_rows", 500)
+    if not 1 <= batch <= 10_000:
+        raise ConfigError(
+            "gateway.retention_batch_rows",
+            "between 1 and 10000 rows: each batch is one short transaction",
+        )
     margin = _number(gateway, "gateway", "token_renew_margin_seconds", 300.0)
     window = _number(gateway, "gateway", "resend_window_seconds", 3600.0)
     if window < 0:
@@ -192,6 +213,8 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
         plugins=_plugins(_table(raw, "plugins")),
         webhooks=webhooks_config(_table(raw, "webhooks")),
         idempotency_ttl_hours=ttl,
+        provider_event_retention_hours=events,
+        retention_batch_rows=batch,
         token_renew_margin_seconds=margin,
         resend_window_seconds=window,
     )

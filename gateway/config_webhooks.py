@@ -37,7 +37,10 @@ class WebhooksConfig:
     5 min, 30 min, 2 h, 5 h, 10 h and 10 h, eight attempts over about 28 hours.
     Delivered payloads are kept a week (`payload_retention_hours`) so that a
     tenant can replay a week back, then emptied: what they carried, codes
-    included, is no longer in the database.
+    included, is no longer in the database. Delivered and cancelled messages
+    and their attempts are deleted after 30 days (`message_retention_hours`): a
+    month of delivery log answers "did you send it?"; failed ones stay for an
+    operator to replay.
     """
 
     retry_schedule_seconds: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -50,13 +53,22 @@ class WebhooksConfig:
     reconcile_after_seconds: float = 600.0
     reconcile_interval_seconds: float = 60.0
     payload_retention_hours: float = 168.0
+    message_retention_hours: float = 720.0
     # per tenant and process; past them a 429 with Retry-After
     test_sends_per_minute: int = 10
     replays_per_minute: int = 10
+    # creating or changing a subscription resolves its URL's name: bounded, so that the
+    # check is no lookup service into the operator's network
+    subscription_changes_per_minute: int = 30
     destinations: DestinationsConfig = field(default_factory=DestinationsConfig)
 
 
-_INTEGERS = {"per_endpoint_concurrency", "test_sends_per_minute", "replays_per_minute"}
+_INTEGERS = {
+    "per_endpoint_concurrency",
+    "test_sends_per_minute",
+    "replays_per_minute",
+    "subscription_changes_per_minute",
+}
 
 
 def webhooks_config(raw: dict[str, Any]) -> WebhooksConfig:
@@ -71,6 +83,12 @@ def webhooks_config(raw: dict[str, Any]) -> WebhooksConfig:
         values[name] = value
     if values["jitter"] >= 1:
         raise ConfigError("webhooks.jitter", "a share below 1, such as 0.1 for ±10%")
+    if values["message_retention_hours"] < values["payload_retention_hours"]:
+        raise ConfigError(
+            "webhooks.message_retention_hours",
+            f"at least payload_retention_hours ({values['payload_retention_hours']:g}): a"
+            " delivered message is kept as long as its payload can be replayed",
+        )
     for name in _INTEGERS:
         values[name] = _int(raw, "webhooks", name, getattr(defaults, name))
         if values[name] < 1:

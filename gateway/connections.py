@@ -102,6 +102,9 @@ class Gate:
         self.slow_heads = _Warnings(
             loop, "request_heads_timed_out", header_timeout_seconds=limits.header_timeout_seconds
         )
+        self.slow_reads = _Warnings(
+            loop, "clients_not_reading", header_timeout_seconds=limits.header_timeout_seconds
+        )
         server.request_handler = self._in_app(server.request_handler)
 
     def __call__(self) -> _Connection:
@@ -113,6 +116,7 @@ class Gate:
             refused.abort()
         self.refusals.close()
         self.slow_heads.close()
+        self.slow_reads.close()
 
     def _in_app(self, handler: Handler) -> Handler:
         async def in_app(request: web.BaseRequest) -> web.StreamResponse:
@@ -149,6 +153,7 @@ class _Connection(asyncio.Protocol):
         self._handler: web.RequestHandler | None = None
         self._in_app = False
         self._timer: asyncio.TimerHandle | None = None
+        self._stall: asyncio.TimerHandle | None = None
 
     # --- asyncio.Protocol ---------------------------------------------------------------
 
@@ -183,6 +188,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._stop_timer()
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
         self._gate.lingering.discard(self)
         self._transport = None
         if self._handler is not None:
@@ -190,12 +198,26 @@ class _Connection(asyncio.Protocol):
             self._handler.connection_lost(exc)
 
     def pause_writing(self) -> None:
+        # The client has stopped reading what we send: past the head timeout it is cut
+        # off, or a client that pipelines requests and never reads holds the connection.
+        if self._stall is None:
+            self._stall = self._gate.loop.call_later(
+                self._gate.limits.header_timeout_seconds, self._write_stalled
+            )
         if self._handler is not None:
             self._handler.pause_writing()
 
     def resume_writing(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
         if self._handler is not None:
             self._handler.resume_writing()
+
+    def _write_stalled(self) -> None:
+        self._stall = None
+        self._gate.slow_reads.count()
+        self.abort()
 
     # --- the gate's side ----------------------------------------------------------------
 

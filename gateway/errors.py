@@ -162,3 +162,7 @@ class ProviderIdConflict(GatewayError):
             details={"order_id": order_id, "other_order_id": other_id},
         )
         self.order_id, self.other_id, self.provider_order_id = order_id, other_id, provider_order_id
+
+
+class RequestTimeout(GatewayError):
+    status, code = 408, "request_timeout"

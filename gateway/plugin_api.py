@@ -36,6 +36,7 @@ from gateway.domain import (
 )
 from gateway.errors import BadRequest, Forbidden, GatewayError, InvalidField, NotFound
 from gateway.storage.database import Database, StorageUnavailable, Transaction
+from gateway.storage.sweep import Swept, in_batches
 from gateway.tenants import Tenant
 
 PROJECT = "order_gateway"
@@ -175,11 +176,13 @@ __all__ = [
     "SettingsError",
     "Settlement",
     "StorageUnavailable",
+    "Swept",
     "Tenant",
     "Transaction",
     "authenticate",
     "cursors",
     "hookimpl",
+    "in_batches",
     "isoformat_z",
     "money_text",
     "params",

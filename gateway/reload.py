@@ -10,7 +10,6 @@ nothing and is logged, so a half-saved edit cannot lock everyone out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 
 import structlog
@@ -61,5 +60,7 @@ class TenantWatch:
     async def run_forever(self, interval: float = 1.0) -> None:
         while True:
             await asyncio.sleep(interval)
-            with contextlib.suppress(OSError):
+            try:
                 self.check()
+            except Exception:  # the watch must outlive any one bad save: revocation rides on it
+                log.exception("config_reload_failed", path=str(self.path))

@@ -17,6 +17,7 @@ from gateway.outbox.subscriptions import Subscriptions
 from gateway.provider.accounts import AccountSession
 from gateway.provider.catalog import AccountCatalog
 from gateway.ratelimit import RateLimits
+from gateway.retention import Housekeeping
 from gateway.storage import Database
 
 CONFIG = web.AppKey("config", Config)
@@ -34,3 +35,4 @@ RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
 RECONCILER = web.AppKey("reconciler", Reconciler)
 RESOLVER = web.AppKey("resolver", Resolver)
 INSTANCE = web.AppKey("instance", Instance)
+HOUSEKEEPING = web.AppKey("housekeeping", Housekeeping)

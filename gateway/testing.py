@@ -86,6 +86,7 @@ def gateway_config(
     plugins: dict[str, Any] | None = None,
     webhooks: dict[str, Any] | None = None,
     storage: dict[str, Any] | None = None,
+    server: dict[str, Any] | None = None,
     **gateway: Any,
 ) -> Config:
     """The test gateway's config: accounts main and partner on the sandbox, the four tenants."""
@@ -103,6 +104,7 @@ def gateway_config(
     return parse(
         {
             "storage": {"url": storage_url, **(storage or {})},
+            "server": server or {},
             "gateway": gateway,
             "plugins": plugins if plugins is not None else {},
             "webhooks": {"destinations": TEST_DESTINATIONS, **(webhooks or {})},
@@ -144,7 +146,9 @@ def serve_config(
     `main` and one tenant `shop` with `token`; and the environment holding its secrets.
     `extra` is more TOML, appended as it is (tables of its own)."""
     account = demo_accounts(0)[0]
-    hooks = "".join(f"{key} = {value}\n" for key, value in (webhooks or {}).items())
+    # the benchmark subscribes a hundred endpoints at once
+    hooks_set = {"subscription_changes_per_minute": 100000, **(webhooks or {})}
+    hooks = "".join(f"{key} = {value}\n" for key, value in hooks_set.items())
     enabled = "" if plugins is None else f"[plugins]\nenabled = {json.dumps(plugins)}\n"
     text = (
         f'[server]\nport = 0\n[storage]\nurl = "{storage_url}"\n[webhooks]\n{hooks}'
@@ -234,6 +238,7 @@ async def start_gateway(
     storage: dict[str, Any] | None = None,
     resolver: AbstractResolver | None = None,
     seal_keys: list[str] | None = None,
+    server: dict[str, Any] | None = None,
     **gateway: Any,
 ) -> tuple[TestServer, web.Application]:
     """A gateway in front of a running sandbox; the sandbox's webhooks are pointed at it.
@@ -241,7 +246,7 @@ async def start_gateway(
     sandbox = sandbox_server.app[SANDBOX]
     provider_url = str(sandbox_server.make_url("")).rstrip("/")
     config = gateway_config(
-        provider_url, storage_url, timeout_seconds, plugins, webhooks, storage, **gateway
+        provider_url, storage_url, timeout_seconds, plugins, webhooks, storage, server, **gateway
     )
     app = create_app(
         Settings(
@@ -254,12 +259,13 @@ async def start_gateway(
             seal_keys=[TEST_SEAL_KEY] if seal_keys is None else seal_keys,
         )
     )
-    server = TestServer(app)
-    await server.start_server()
-    app[DESTINATIONS].forbid_own("127.0.0.1", server.port or 0)
+    test_server = TestServer(app)
+    await test_server.start_server()
+    app[DESTINATIONS].forbid_own("127.0.0.1", test_server.port or 0)
     for name in sandbox.accounts:
-        sandbox.account(name).webhook_url = str(server.make_url(f"/provider-webhooks/{name}"))
-    return server, app
+        url = str(test_server.make_url(f"/provider-webhooks/{name}"))
+        sandbox.account(name).webhook_url = url
+    return test_server, app
 
 
 @dataclass

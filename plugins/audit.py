@@ -21,7 +21,11 @@ records queued before the read.
 `GET /v1/audit` (admins only) reads them, newest first, filtered by
 `tenant`, `account`, `order_id` and `decision`.
 
-Settings: none.
+Settings: `retention_days` (default 365), how long a record is kept: a year
+covers the questions an audit trail answers (a dispute, a yearly review),
+and the log lines it duplicates are usually kept less. Older records are
+deleted on the gateway's housekeeping turns, a batch at a time, oldest first
+(on `audit_records_at`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import asyncio
 import functools
 import json
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -46,10 +51,12 @@ from gateway.plugin_api import (
     Resolution,
     SettingsError,
     StorageUnavailable,
+    Swept,
     Transaction,
     authenticate,
     cursors,
     hookimpl,
+    in_batches,
     isoformat_z,
     money_text,
     params,
@@ -91,6 +98,10 @@ _INSERT = (
     " quantity, amount, currency, decision, plugin, reason, details)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 )
+_FORGET = (
+    "DELETE FROM audit_records WHERE at < $1 AND id IN ("
+    "SELECT id FROM audit_records WHERE at < $1 ORDER BY at LIMIT $2)"
+)
 MAX_QUEUED = 100_000
 RETRY_SECONDS = 1.0
 
@@ -104,7 +115,12 @@ class AuditPlugin:
 
     def __init__(self, settings: dict[str, Any]) -> None:
         for key in settings:
-            raise SettingsError(key, "the audit plugin takes no settings")
+            if key != "retention_days":
+                raise SettingsError(key, "unknown setting; audit takes retention_days")
+        days = settings.get("retention_days", 365)
+        if isinstance(days, bool) or not isinstance(days, int | float) or days <= 0:
+            raise SettingsError("retention_days", "a number of days above 0, such as 365")
+        self.retention = timedelta(days=days)
         self._context: PluginContext | None = None
         self._queued: list[tuple[Any, ...]] = []
         self._counted = 0  # records ever queued
@@ -308,6 +324,16 @@ class AuditPlugin:
                 "event_type": event_type,
             },
         )
+
+    @hookimpl
+    async def gateway_housekeeping(self, now: datetime, batch: int) -> None:
+        await self.forget(now, batch)
+
+    async def forget(self, now: datetime, batch: int) -> Swept:
+        """Apart from the hook, which returns nothing, so that a sweep's work can be seen."""
+        assert self._context is not None
+        before = stamp(now - self.retention)
+        return await in_batches(self._context.database, _FORGET, before, batch=batch)
 
     @hookimpl
     def gateway_routes(self) -> list[web.RouteDef]:

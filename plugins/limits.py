@@ -14,12 +14,20 @@
 
     [plugins.limits]
     balance_cache_seconds = 5
+    retention_days = 90
     max_order = { main = "500.00" }
     balance_floor = { main = "100.00" }
     [plugins.limits.budgets.shop]
     EUR = { daily = "100.00", monthly = "1500.00" }
 
 Money is written as a string (or a whole number) so that it stays exact.
+
+Settled reservations (`final`, `released`) and the spend of days and months
+are deleted once `retention_days` old (default 90, at least 32), on the
+gateway's housekeeping turns. The budget checks read only the current day's
+and month's spend, and a settlement changes only its own order's day and
+month; 32 days on, both are over, so nothing deleted can count again. Open
+reservations (`reserved`, `placed`) stay until they settle, however old.
 """
 
 from __future__ import annotations
@@ -37,8 +45,10 @@ from gateway.plugin_api import (
     Reject,
     SettingsError,
     Settlement,
+    Swept,
     Transaction,
     hookimpl,
+    in_batches,
 )
 
 log = structlog.get_logger()
@@ -64,6 +74,23 @@ CREATE TABLE limits_spend (
     PRIMARY KEY (tenant, currency, period)
 )
 """
+# The retention sweeps' indexes: settled reservations oldest first, spend by period.
+RETENTION_INDEXES = """
+CREATE INDEX limits_reservations_settled ON limits_reservations (created_at)
+    WHERE state IN ('final', 'released');
+CREATE INDEX limits_spend_period ON limits_spend (period)
+"""
+_SETTLED = "state IN ('final', 'released') AND created_at < $1"
+_FORGET_RESERVATIONS = (
+    f"DELETE FROM limits_reservations WHERE {_SETTLED} AND order_id IN ("
+    f"SELECT order_id FROM limits_reservations WHERE {_SETTLED} ORDER BY created_at LIMIT $2)"
+)
+# Periods from `$1` (the prefix: D: or M:) up to `$2`, the first period kept.
+_PAST = "period >= $1 AND period < $2"
+_FORGET_SPEND = (
+    f"DELETE FROM limits_spend WHERE {_PAST} AND (tenant, currency, period) IN ("
+    f"SELECT tenant, currency, period FROM limits_spend WHERE {_PAST} ORDER BY period LIMIT $3)"
+)
 
 
 def _money(value: Any, key: str) -> Decimal:
@@ -92,10 +119,10 @@ class Budget:
 
 
 class LimitsPlugin:
-    migrations = (MIGRATION,)
+    migrations = (MIGRATION, RETENTION_INDEXES)
 
     def __init__(self, settings: dict[str, Any]) -> None:
-        known = {"balance_cache_seconds", "max_order", "balance_floor", "budgets"}
+        known = {"balance_cache_seconds", "max_order", "balance_floor", "budgets", "retention_days"}
         for key in settings:
             if key not in known:
                 raise SettingsError(
@@ -105,6 +132,14 @@ class LimitsPlugin:
         if isinstance(cache, bool) or not isinstance(cache, int | float) or cache < 0:
             raise SettingsError("balance_cache_seconds", "a number of seconds, 0 or more")
         self.balance_cache = timedelta(seconds=cache)
+        days = settings.get("retention_days", 90)
+        if isinstance(days, bool) or not isinstance(days, int | float) or days < 32:
+            raise SettingsError(
+                "retention_days",
+                "a number of days, at least 32: until then a settled order's month may still"
+                " be counted",
+            )
+        self.retention = timedelta(days=days)
         self.max_order = {
             account: _money(value, f"max_order.{account}")
             for account, value in _table(settings, "max_order").items()
@@ -254,6 +289,26 @@ class LimitsPlugin:
                 " VALUES ($1, $2, $3, $4)",
                 tenant, currency, period, str(total),
             )  # fmt: skip
+
+    # --- retention -------------------------------------------------------------------
+
+    @hookimpl
+    async def gateway_housekeeping(self, now: datetime, batch: int) -> None:
+        await self.forget(now, batch)
+
+    async def forget(self, now: datetime, batch: int) -> tuple[Swept, Swept]:
+        """Apart from the hook, which returns nothing, so that a sweep's work can be seen:
+        (reservations, spend rows) deleted."""
+        assert self._context is not None
+        db, cutoff = self._context.database, now - self.retention
+        reservations = await in_batches(db, _FORGET_RESERVATIONS, cutoff.isoformat(), batch=batch)
+        spend = Swept()
+        for prefix, first_kept in (
+            ("D:", cutoff.strftime("%Y-%m-%d")),
+            ("M:", cutoff.strftime("%Y-%m")),
+        ):
+            spend += await in_batches(db, _FORGET_SPEND, prefix, prefix + first_kept, batch=batch)
+        return reservations, spend
 
     # --- settle ----------------------------------------------------------------------
 

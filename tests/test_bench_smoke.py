@@ -37,3 +37,37 @@ def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         assert set(hooks["deliveries"]) == {"1", "10", "100"}
         assert hooks["end_to_end"]["webhooks"] > 0
     assert "Place order" in done.stdout and "Webhooks on sqlite" in done.stdout
+
+
+def test_the_growth_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    """bench/growth.py --smoke: a ledger of 0 and 300 filled orders on both engines, placement
+    alone and with a reader, every list filter answered; checked for shape, not for speed."""
+    out = tmp_path / "growth.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "growth.py"), "--smoke", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    results = json.loads(out.read_text())
+    assert set(results["runs"]) == {"sqlite", "postgresql"}
+    for runs in results["runs"].values():
+        assert set(runs) == {"0", "300"}
+        filled = runs["300"]["fill"]["rows"]["orders"] - runs["0"]["fill"]["rows"]["orders"]
+        assert filled == 300  # besides the probe orders written at every size
+        assert runs["300"]["ledger_orders"] > runs["0"]["ledger_orders"]
+        for run in runs.values():
+            for placement in ("place_alone", "place_with_poller"):
+                assert run[placement]["orders_per_s"] > 0
+                assert run[placement]["errors"] == {}
+            assert run["place_with_poller"]["poller"]["polls"] > 0
+            assert len(run["filters"]) == 12
+            for name, measured in run["filters"].items():
+                assert measured["status"] == 200, (name, measured)
+    assert set(results["targets"]) == {"sqlite", "postgresql"}
+    svg = out.with_suffix(".svg").read_text()
+    assert svg.startswith("<svg") and svg.count("<polyline") >= 4
+    assert "sqlite: ledger size" in done.stdout and "postgresql: ledger size" in done.stdout

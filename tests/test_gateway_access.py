@@ -102,3 +102,6 @@ def test_a_file_that_no_longer_parses_changes_nothing(config_file: Path) -> None
     config_file.write_text(config_file.read_text() + "\n[tenants.broken\n")
     assert watch.check() is False
     assert directory.authenticate(TOKENS["shop"]) is not None
+    config_file.write_bytes(config_file.read_bytes() + b"\xff\xfe")  # not even UTF-8
+    assert watch.check() is False
+    assert directory.authenticate(TOKENS["shop"]) is not None

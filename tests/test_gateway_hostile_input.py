@@ -5,6 +5,8 @@ Each case here was once a 500 or a silent acceptance (the security audit's list)
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 
 from gateway.state import DATABASE
 from gateway.testing import TOKENS
-from tests.conftest import Gateway
+from tests.conftest import Gateway, GatewayFactory
 from tests.test_webhooks_intake import a_real_payload, events, signed
 
 JSON = {"Content-Type": "application/json"}
@@ -192,3 +194,52 @@ async def test_a_signed_payload_that_breaks_the_contract_is_400_and_stores_nothi
     assert "documented payload" in answer.body["error"]["message"]
     assert await events(gateway) == []
     assert "AAAA-BBBB" not in json.dumps(answer.body)  # a rule is named, never a value
+
+
+def _cursor(payload: str) -> str:
+    return base64.urlsafe_b64encode(payload.encode("utf-8", "surrogatepass")).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "[" * 2000 + "]" * 2000,  # deeper than the JSON decoder recurses
+        json.dumps(["2026-03-11T09:30:00.000000Z", "\ud800"]),
+        json.dumps(["2026-03-11T09:30:00.000000Z", "a\u0000b"]),
+        json.dumps(["not a time", "x"]),
+    ],
+)
+async def test_a_forged_cursor_is_400_naming_the_cursor(gateway: Gateway, payload: str) -> None:
+    answer = await gateway.call("GET", f"/v1/orders?cursor={_cursor(payload)}")
+    assert answer.status == 400, answer.body
+    assert answer.body["error"]["details"]["field"] == "cursor"
+
+
+@pytest.mark.parametrize("path", ["/v1/orders", "/provider-webhooks/main"])
+async def test_a_body_that_cannot_be_decoded_is_400(gateway: Gateway, path: str) -> None:
+    answer = await gateway.call(
+        "POST",
+        path,
+        data=b"this is not gzip",
+        headers={**JSON, "Content-Encoding": "gzip", "X-Webhook-Signature": "sha256=00"},
+    )
+    assert answer.status in (400, 401), answer.body
+    assert answer.status == 400 or path.startswith("/provider")
+
+
+async def test_a_body_that_trickles_in_is_cut_off_at_the_head_timeout(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = await make_gateway(server={"header_timeout_seconds": 0.2})
+    host, port = gateway.server.host, gateway.server.port
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + TOKENS["shop"].encode() + b"\r\nContent-Length: 100\r\n\r\n{"
+    )
+    await writer.drain()
+    async with asyncio.timeout(3):
+        head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408")
+    writer.close()
+    assert await orders_stored(gateway) == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -38,7 +39,11 @@ def tiny_app() -> web.Application:
         await asyncio.sleep(HEAD_TIMEOUT + 0.2)
         return web.json_response({"ok": True})
 
+    async def big(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * 1_000_000)
+
     app = web.Application()
+    app.router.add_get("/big", big)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/slow", slow)
     return app
@@ -269,3 +274,24 @@ async def test_an_unparseable_request_is_a_json_400_that_quotes_none_of_its_byte
     assert b"SECRETTOKEN" not in answer
     assert [e["event"] for e in logs] == ["http_request_unparseable"]
     assert "SECRETTOKEN" not in repr(logs)
+
+
+async def test_a_client_that_stops_reading_is_cut_off_at_the_head_timeout(serve: Serve) -> None:
+    port = await serve()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    with capture_logs() as logs:
+        writer.write(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n" * 40)  # 40 MB asked for
+        await writer.drain()
+        await asyncio.sleep(HEAD_TIMEOUT + SLACK)  # reading nothing meanwhile
+        received = 0
+        with contextlib.suppress(ConnectionResetError):
+            async with asyncio.timeout(5):
+                while chunk := await reader.read(1 << 16):
+                    received += len(chunk)
+    assert received < 40_000_000  # cut off, not served to the end
+    assert "clients_not_reading" in [e["event"] for e in logs]
+    writer.close()

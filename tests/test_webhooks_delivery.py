@@ -381,3 +381,29 @@ async def test_reconciliation_settles_an_order_whose_webhook_was_lost(
         "SELECT status FROM orders WHERE id = $1", placed["id"]
     )
     assert stored is not None and stored["status"] == "completed"
+
+
+async def test_a_dead_endpoints_waiting_messages_do_not_hold_up_other_tenants(
+    gateway: Gateway, endpoint_factory: EndpointFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.outbox import queue
+
+    monkeypatch.setattr(queue, "WINDOW", 5)  # the claim looks at 5 due messages at a time
+    dead = await endpoint_factory(statuses=[503])
+    await subscribe(gateway, url=dead.url)
+    for _ in range(6):
+        await gateway.place(item_id=1001)
+    await gateway.app[DISPATCHER].run_due()  # the accepted events fail: retried later
+    await gateway.provider.sandbox.advance(10)  # completed events wait behind them
+    healthy = await endpoint_factory()
+    await subscribe(gateway, "games", url=healthy.url)
+    placed = (await gateway.place("games", item_id=1001)).body
+    await gateway.app[DISPATCHER].run_due()
+    assert healthy.events() == [("order.accepted", placed["id"])]
+    rows = await messages(gateway)
+    waiting = [r for r in rows if r["event_type"] == "order.completed" and r["tenant"] == "shop"]
+    accepted = [r for r in rows if r["event_type"] == "order.accepted" and r["tenant"] == "shop"]
+    assert len(waiting) == 6 and all(r["state"] == "pending" for r in waiting)
+    # not due before the retry of the message each waits behind
+    retry_at = min(unstamp(r["next_attempt_at"]) for r in accepted)
+    assert all(unstamp(r["next_attempt_at"]) >= retry_at for r in waiting)

@@ -7,12 +7,19 @@ run with the default rules (loopback refused) unless a test allows loopback.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
-from gateway.outbox.destinations import StaticResolver
-from gateway.state import DATABASE, DISPATCHER
+from gateway.config_webhooks import destinations_config
+from gateway.outbox.destinations import (
+    RESOLVE_SECONDS,
+    DestinationPolicy,
+    DestinationRefused,
+    StaticResolver,
+)
+from gateway.state import DATABASE, DESTINATIONS, DISPATCHER
 from gateway.testing import TEST_DESTINATIONS
 from tests.conftest import Gateway, GatewayFactory
 from tests.test_webhooks_delivery import EndpointFactory, subscribe
@@ -51,6 +58,14 @@ async def refused(gateway: Gateway, url: str, tenant: str = "shop") -> dict[str,
         ("http://017700000001/", "ambiguous_address"),
         ("https://hooks.example:22/", "port"),
         ("http://user:secret@hooks.example/", "user_info"),
+        ("http://[v1.:.hooks.example]:8081/", "url"),  # IPvFuture: aiohttp skips resolvers
+        ("http://[64:ff9b::169.254.169.254]/", "reserved"),  # NAT64
+        ("http://[64:ff9b:1::a00:1]/", "reserved"),
+        ("http://[2002:7f00:1::]/", "reserved"),  # 6to4
+        ("http://[::127.0.0.1]/", "reserved"),  # IPv4-compatible
+        ("http://[::ffff:0:127.0.0.1]/", "reserved"),  # SIIT
+        ("http://[fec0::1]/", "reserved"),  # site-local
+        ("http://localhost.:8081/", "loopback"),
     ],
 )
 async def test_a_destination_the_rules_refuse_is_422_naming_the_rule(
@@ -71,7 +86,9 @@ async def test_a_name_is_judged_by_every_address_it_resolves_to(
         {"inside.example": ["10.1.2.3"], "split.example": ["93.184.215.14", "127.0.0.1"]}
     )
     gateway = await make_gateway(webhooks=DEFAULT_RULES, resolver=names)
-    assert (await refused(gateway, "https://inside.example/hook"))["details"]["rule"] == "private"
+    inside = await refused(gateway, "https://inside.example/hook")
+    assert inside["details"]["rule"] == "private"
+    assert "10.1.2.3" not in inside["message"]  # no lookup service into the operator's network
     assert (await refused(gateway, "https://split.example/hook"))["details"]["rule"] == "loopback"
     # a name that does not resolve now is accepted, and judged at every connection
     assert (
@@ -211,3 +228,55 @@ async def test_replaying_an_order_resends_only_to_the_owners_endpoints(
     assert replayed.status == 202 and replayed.body == {"replayed": 1}
     await gateway.app[DISPATCHER].run_due()
     assert len(own.hooks) == 2 and len(watcher.hooks) == 1
+
+
+async def test_a_name_that_resolves_slowly_is_let_through_and_judged_at_connection(
+    make_gateway: GatewayFactory,
+) -> None:
+    class Slow(StaticResolver):
+        async def resolve(self, host: str, port: int = 0, family: Any = 0) -> Any:
+            await asyncio.Event().wait()  # never answers
+
+    gateway = await make_gateway(webhooks=DEFAULT_RULES, resolver=Slow())
+    gateway.app[DESTINATIONS].resolve_seconds = 0.1  # the default is RESOLVE_SECONDS
+    started = asyncio.get_running_loop().time()
+    answer = await gateway.call("POST", "/v1/subscriptions", json={"url": "https://slow.example/"})
+    assert answer.status == 201
+    assert asyncio.get_running_loop().time() - started < 1 < RESOLVE_SECONDS
+
+
+def test_the_provider_and_the_gateway_by_any_spelling_are_refused() -> None:
+    policy = DestinationPolicy(destinations_config({"allow": ["10.0.0.0/8", "127.0.0.0/8"]}))
+    policy.forbid_url("http://provider.internal:8081")
+    policy.forbid_url("http://0.0.0.0:8082")  # a sandbox listening everywhere
+    policy.forbid_own("gw.internal", 8080)
+    for url in (
+        "http://provider.internal.:8081/admin",
+        "http://PROVIDER.internal:8081/",
+        "http://127.0.0.1:8082/admin",
+        "http://localhost:8082/",
+        "http://[::1]:8082/",
+        "http://gw.internal:8080/v1/orders",
+        "http://127.0.0.1:8080/",
+    ):
+        with pytest.raises(DestinationRefused) as refusal:
+            policy.check_literal(url)
+        assert refusal.value.rule == "gateway_itself", url
+    assert policy.check_literal("http://10.1.2.3:8443/") is None  # listed and not ours
+
+
+async def test_subscription_changes_are_rate_limited_per_tenant(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = await make_gateway(webhooks={"subscription_changes_per_minute": 2})
+    url = {"url": "http://127.0.0.1:9/h"}
+    sid = (await gateway.call("POST", "/v1/subscriptions", json=url)).body["id"]
+    assert (await gateway.call("PATCH", f"/v1/subscriptions/{sid}", json=url)).status == 200
+    limited = await gateway.call("POST", "/v1/subscriptions", json=url)
+    assert (
+        limited.status == 429 and limited.headers["RateLimit-Policy"] == '"subscription";q=2;w=60'
+    )
+    # changes that resolve nothing are not counted
+    events = {"event_types": ["order.failed"]}
+    assert (await gateway.call("PATCH", f"/v1/subscriptions/{sid}", json=events)).status == 200
+    assert (await gateway.call("POST", "/v1/subscriptions", "games", json=url)).status == 201

@@ -8,6 +8,7 @@ with its traceback and answered as a 500 that leaks nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -24,6 +25,7 @@ from gateway.errors import (
     InvalidField,
     InvalidJson,
     PayloadTooLarge,
+    RequestTimeout,
     Unauthenticated,
     UnsupportedMediaType,
 )
@@ -42,6 +44,7 @@ _CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:=+/-]{0,127}")
 METRICS = web.AppKey("metrics", Metrics)
 TENANTS = web.AppKey("tenants", TenantDirectory)
 MAX_BODY = web.AppKey("max_body_bytes", int)
+BODY_TIMEOUT = web.AppKey("body_timeout_seconds", float)
 REQUEST_ID = web.RequestKey("request_id", str)
 TENANT = web.RequestKey("tenant", Tenant)
 
@@ -117,6 +120,9 @@ async def _render_errors(
         return error_response(
             request_id, exc.status, exc.code, exc.message, exc.details, exc.headers
         )
+    except ConnectionResetError:  # the client left mid-request: nobody to answer
+        log.info("client_disconnected", route=_route(request))
+        return web.Response(status=499)
     except StorageUnavailable as exc:  # an outage, not a bug: one line, no traceback
         log.warning("storage_unavailable", error=str(exc), route=_route(request))
         return error_response(
@@ -210,12 +216,30 @@ def parse_json(raw: bytes) -> Any:
     return value
 
 
+async def read_body(request: web.Request) -> bytes:
+    """The whole body, within the head timeout: a body sent a byte at a time would hold a
+    connection (and a slot under the connection cap) for as long as its sender likes."""
+    limit = request.app.get(BODY_TIMEOUT, 10.0)
+    try:
+        async with asyncio.timeout(limit):
+            return await request.read()
+    except TimeoutError:
+        raise RequestTimeout(
+            f"the request body did not arrive within {limit:g} s; send it whole"
+        ) from None
+    except web.RequestPayloadError:
+        raise InvalidJson(
+            "the request body could not be read (a Content-Encoding it does not have, or a"
+            " broken chunked encoding); send it as plain JSON"
+        ) from None
+
+
 async def read_json(request: web.Request) -> Any:
     if request.content_type != "application/json" or "Content-Type" not in request.headers:
         raise UnsupportedMediaType(
             "send the body as JSON, with the header 'Content-Type: application/json'"
         )
-    return parse_json(await request.read())
+    return parse_json(await read_body(request))
 
 
 def authenticate(request: web.Request) -> Tenant:

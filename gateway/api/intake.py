@@ -18,7 +18,7 @@ import hmac
 import structlog
 from aiohttp import web
 
-from gateway.api.edge import METRICS, parse_json
+from gateway.api.edge import METRICS, parse_json, read_body
 from gateway.clock import parse_rfc3339
 from gateway.errors import BadRequest, GatewayError, Unauthenticated
 from gateway.provider.convert import parse_webhook
@@ -41,7 +41,7 @@ async def provider_webhook(request: web.Request) -> web.Response:
     account = request.match_info["account"]
     secret = request.app[WEBHOOK_SECRETS].get(account)
     metrics = request.app[METRICS].provider_webhooks
-    body = await request.read()
+    body = await read_body(request)
     if secret is None:
         # the same answer as a bad signature: who is not the provider learns nothing, not
         # even which account names exist; the log tells the operator which case it was

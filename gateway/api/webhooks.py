@@ -25,11 +25,13 @@ async def _object(request: web.Request) -> dict[str, Any]:
 
 async def create(request: web.Request) -> web.Response:
     tenant = authenticate(request)
-    subscription = await request.app[SUBSCRIPTIONS].create(tenant, await _object(request))
+    body = await _object(request)
+    limits = _limit(request, tenant, "subscription")
+    subscription = await request.app[SUBSCRIPTIONS].create(tenant, body)
     return web.json_response(
         request.app[SUBSCRIPTIONS].with_secret(subscription),
         status=201,
-        headers={"Location": f"/v1/subscriptions/{subscription.id}"},
+        headers={"Location": f"/v1/subscriptions/{subscription.id}", **limits},
     )
 
 
@@ -47,9 +49,10 @@ async def get_one(request: web.Request) -> web.Response:
 
 async def update(request: web.Request) -> web.Response:
     tenant = authenticate(request)
-    subscription = await request.app[SUBSCRIPTIONS].update(
-        tenant, request.match_info["id"], await _object(request)
-    )
+    body = await _object(request)
+    if "url" in body:  # a new URL is resolved: that is what the limit bounds
+        _limit(request, tenant, "subscription")
+    subscription = await request.app[SUBSCRIPTIONS].update(tenant, request.match_info["id"], body)
     request.app[DISPATCHER].wake()  # re-enabled: its waiting messages may go now
     return web.json_response(subscription.view())
 

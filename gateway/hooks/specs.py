@@ -23,6 +23,7 @@ and a test keeps the guide's signatures equal to these.
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Any
 
 import pluggy
@@ -106,3 +107,8 @@ def gateway_delivery_exhausted(
 @hookspec
 def gateway_routes() -> list[web.RouteDef] | None:
     """HTTP routes the plugin serves under the gateway's middleware."""
+
+
+@hookspec
+def gateway_housekeeping(now: datetime, batch: int) -> None:
+    """Delete the plugin's rows past their retention, `batch` per statement (notification)."""

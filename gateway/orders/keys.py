@@ -4,8 +4,16 @@
 is stored and replayed; the same key with another body is a mismatch; while
 the first request runs, the key is in flight, held by its process (its
 `owner`), and a key whose process died is taken over by exactly one retry.
-The table is `idempotency_keys`; the ledger is what uses it. A stored answer is
-sealed (`gateway.sealing`): it is an order, codes included.
+The table is `idempotency_keys`; the ledger is what uses it.
+
+A key stores only what a replay needs and its order cannot give (`stored_answer`):
+the answer's status, its order's id, and of the order's fields that change after an
+answer (status, price, codes and the like) those no longer as a new order has them.
+The rest (id, tenant, item, `fields`) is read back from the order, so a replay is the
+first answer byte for byte, from less than half the bytes. An answer that is no order
+(a refusal) is stored whole. What is stored is sealed (`gateway.sealing`): an answer
+may carry codes. Keys past their TTL answer nothing (a reuse starts afresh) and are
+deleted in batches (`gateway.retention`).
 """
 
 from __future__ import annotations
@@ -17,8 +25,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.clock import Clock, stamp, unstamp
+from gateway.orders.rows import record_of
 from gateway.sealing import Sealer
 from gateway.storage import Database, Row, Transaction
+from gateway.views import order_view
+
+# What an order's answer shares with its order for good: read back from it on a replay.
+FROM_ORDER = (
+    "id", "tenant", "account", "item_id", "currency", "fields", "merchant_order_id", "created_at",
+)  # fmt: skip
+# The rest of an answer as a new order has it: a key stores only what differs.
+INITIAL: dict[str, Any] = {
+    "provider_order_id": None, "item_name": None, "product_type": None, "quantity": None,
+    "price": None, "refund_amount": "0.00", "delivered_quantity": 0, "error": None,
+    "error_message": None, "codes": [], "completed_at": None,
+}  # fmt: skip
 
 
 class Claim(enum.Enum):
@@ -86,10 +107,27 @@ class IdempotencyKeys:
         return KeyClaim(
             Claim.REPLAY,
             status=row["response_status"],
-            body=json.loads(self.sealer.open(row["response_body"])),
+            body=await self._answer(
+                row["order_id"], json.loads(self.sealer.open(row["response_body"]))
+            ),
             order_id=row["order_id"],
             created_at=created,
         )
+
+    async def _answer(self, order_id: str | None, stored: Any) -> Any:
+        """The first answer again: what the key kept, over its order as it is now (in the
+        order's own key order, which is the answer's)."""
+        partial = isinstance(stored, dict) and "status" in stored and "id" not in stored
+        if order_id is None or not partial:
+            return stored  # stored whole: a refusal, or a key written before keys kept less
+        row = await self.db.fetchrow("SELECT * FROM orders WHERE id = $1", order_id)
+        if row is None:
+            return stored
+        order = order_view(record_of(row, self.sealer), owner=True)
+        return {
+            name: stored[name] if name in stored else INITIAL.get(name, now)
+            for name, now in order.items()
+        }
 
     async def attach_key(self, tenant: str, key: str, order_id: str) -> None:
         await self.db.execute(
@@ -108,7 +146,7 @@ class IdempotencyKeys:
             tenant,
             key,
             status,
-            self.sealer.seal(json.dumps(body)),
+            self.sealer.seal(json.dumps(stored_answer(body, order_id), separators=(",", ":"))),
             order_id,
         )
 
@@ -135,3 +173,20 @@ class IdempotencyKeys:
         await self.db.execute(
             "DELETE FROM idempotency_keys WHERE tenant = $1 AND idem_key = $2", tenant, key
         )
+
+
+def stored_answer(body: Any, order_id: str | None) -> Any:
+    """What a key keeps of its answer: of an answer that is the order `order_id`, only
+    what its order may no longer say (the order's later changes are not the answer's);
+    anything else whole."""
+    if order_id is None or not isinstance(body, dict) or body.get("id") != order_id:
+        return body
+    kept = {
+        name: value
+        for name, value in body.items()
+        if name not in FROM_ORDER and not (name in INITIAL and value == INITIAL[name])
+    }
+    fields = body.get("fields")
+    if json.dumps(fields) != json.dumps(fields, sort_keys=True):
+        kept["fields"] = fields  # the order stores them sorted: the answer's order is kept
+    return kept

@@ -23,6 +23,7 @@ abuse (a loop, or a tenant reaching the provider's admin surface).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import ipaddress
 import re
@@ -41,6 +42,9 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]*|\d+)(\.(0x[0-9a-f]*|\d+)){0,3}\.?$", re.IGNORECASE)
 
 
+RESOLVE_SECONDS = 2.0  # past it, a name is let through and judged at every connection
+
+
 class DestinationRefused(Exception):
     """A destination the rules do not allow; `rule` names the rule, for the tenant."""
 
@@ -51,13 +55,26 @@ class DestinationRefused(Exception):
 
 
 def _address(text: str) -> Address | None:
+    text = text.strip("[]")
+    if ":" in text:  # a zone (fe80::1%eth0) belongs to IPv6 text only
+        text = text.split("%", 1)[0]
     try:
-        address = ipaddress.ip_address(text.strip("[]").split("%", 1)[0])
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
     return address
+
+
+# IPv6 ranges that carry or reach an IPv4 address (NAT64, 6to4, IPv4-compatible, SIIT)
+# or are deprecated (site-local): judged as what they may reach, never as public.
+_TRANSLATED = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96", "::ffff:0:0:0/96", "fec0::/10",
+    )
+)  # fmt: skip
 
 
 def _kind(address: Address) -> str | None:
@@ -72,7 +89,9 @@ def _kind(address: Address) -> str | None:
         return "multicast"
     if address.is_private:
         return "private"
-    if not address.is_global:
+    if not address.is_global or (
+        isinstance(address, ipaddress.IPv6Address) and any(address in n for n in _TRANSLATED)
+    ):
         return "reserved"
     return None
 
@@ -91,6 +110,7 @@ class DestinationPolicy:
         self._own: set[tuple[Address, int]] = set()
         self._own_ports: set[int] = set()
         self._own_names: set[tuple[str, int]] = set()
+        self.resolve_seconds = RESOLVE_SECONDS
 
     # --- what is ours ----------------------------------------------------------------
 
@@ -98,7 +118,10 @@ class DestinationPolicy:
         """The gateway listens at host:port (0.0.0.0 or :: : on every address of this
         machine, which loopback stands for here, since we cannot list them all)."""
         address = _address(host)
-        if address is None or address.is_unspecified:
+        if address is None:
+            self._own_names.add((host.lower().rstrip("."), port))
+            self._own_ports.add(port)  # a name for this machine: its local spellings too
+        elif address.is_unspecified:
             self._own_ports.add(port)
         else:
             self._own.add((address, port))
@@ -107,9 +130,11 @@ class DestinationPolicy:
         """A service behind this URL (the provider) is never a webhook destination."""
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        host = parts.hostname or ""
+        host = (parts.hostname or "").rstrip(".")
         address = _address(host)
-        if address is not None:
+        if address is not None and address.is_unspecified:
+            self._own_ports.add(port)  # listening everywhere: every local spelling is it
+        elif address is not None:
             self._own.add((address, port))
         elif host == "localhost" or host.endswith(".localhost"):
             self._own.add((ipaddress.ip_address("127.0.0.1"), port))
@@ -139,6 +164,13 @@ class DestinationPolicy:
         host = (parts.hostname or "").lower()
         if not host:
             raise DestinationRefused("url", "the URL has no host")
+        if ":" in host and _address(host) is None:
+            # aiohttp takes any host with a colon for an address and connects without asking
+            # a resolver, so a bracketed name (IPvFuture) would skip the check at connection
+            raise DestinationRefused("url", "a bracketed host must be an IPv6 address")
+        host = host.rstrip(".")  # `localhost.` is localhost
+        if not host:
+            raise DestinationRefused("url", "the URL has no host")
         if _address(host) is None and _NUMERIC_HOST.match(host):
             raise DestinationRefused(
                 "ambiguous_address",
@@ -152,6 +184,9 @@ class DestinationPolicy:
             )
             raise DestinationRefused("port", f"port {port} is not allowed; allowed: {allowed}")
         return host, port, parts.scheme
+
+    def is_own_name(self, host: str, port: int) -> bool:
+        return (host.lower().rstrip("."), port) in self._own_names
 
     def name_allowed(self, host: str) -> bool:
         for entry in self._names:
@@ -189,7 +224,7 @@ class DestinationPolicy:
         """Everything that can be judged without resolving a name. Returns (host, port)
         when the host is a name still to be resolved, else None (fully checked)."""
         host, port, _ = self.parse(url)
-        if (host, port) in self._own_names:
+        if self.is_own_name(host, port):
             raise DestinationRefused("gateway_itself", "the provider's address is never a webhook")
         address = _address(host)
         if address is None and _NUMERIC_HOST.match(host) is None:
@@ -211,13 +246,22 @@ class DestinationPolicy:
         if self.name_allowed(host):
             return
         try:
-            resolved = await resolver.resolve(host, port, socket.AF_UNSPEC)
-        except OSError:
+            async with asyncio.timeout(self.resolve_seconds):
+                resolved = await resolver.resolve(host, port, socket.AF_UNSPEC)
+        except (OSError, TimeoutError):
             return
         for entry in resolved:
             address = _address(entry["host"])
-            if address is not None:
+            if address is None:
+                continue
+            try:
                 self.check_address(address, port)
+            except DestinationRefused as exc:
+                # the rule, not the address: the check must not tell a tenant what names
+                # inside the operator's network resolve to
+                raise DestinationRefused(
+                    exc.rule, f"{host} resolves to an address the rules refuse ({exc.rule})"
+                ) from None
 
 
 class GuardedResolver(AbstractResolver):
@@ -231,8 +275,10 @@ class GuardedResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
+        if self.policy.is_own_name(host, port):
+            raise OSError(errno.EACCES, "destination not allowed: the gateway or its provider")
         results = await self.inner.resolve(host, port, family)
-        allowed = self.policy.name_allowed(host.lower())
+        allowed = self.policy.name_allowed(host.lower().rstrip("."))
         kept: list[ResolveResult] = []
         refused: DestinationRefused | None = None
         for entry in results:
@@ -246,9 +292,10 @@ class GuardedResolver(AbstractResolver):
                 continue
             kept.append(entry)
         if not kept:
-            reason = refused.message if refused else "no address"
-            # errno and text both: aiohttp shows the text (strerror) in the connection error
-            raise OSError(errno.EACCES, f"destination not allowed: {host} resolves to {reason}")
+            rule = refused.rule if refused else "no address"
+            # errno and text both: aiohttp shows the text (strerror) in the connection error;
+            # the rule, not the address (see `check`)
+            raise OSError(errno.EACCES, f"destination not allowed ({rule}): {host}")
         return kept
 
     async def close(self) -> None:

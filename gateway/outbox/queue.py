@@ -11,7 +11,10 @@ A payload is stored sealed (`gateway.sealing`), whatever it carries: an
 order's codes, or its fields and prices, which are the tenant's business too,
 and one rule for every row cannot be got wrong by a new event type. Once
 delivered and `payload_retention_hours` old, it is emptied (`purge_payloads`):
-an empty payload is a purged message, which no replay sends.
+an empty payload is a purged message, which no replay sends. Delivered and
+cancelled messages go, with their attempts, after `message_retention_hours`
+(the one statement on them kept elsewhere, with the other deletions:
+`gateway.retention`).
 """
 
 from __future__ import annotations
@@ -174,11 +177,14 @@ class Messages:
             " FROM (SELECT m.* FROM messages m JOIN subscriptions s ON s.id = m.subscription_id"
             "   WHERE s.state = 'active' AND m.state IN ('pending', 'delivering')"
             f"   AND m.next_attempt_at <= $1{exclude}"
+            # a message waiting behind an earlier one of its order is not in the window: a
+            # thousand of them behind a dead endpoint would otherwise fill it for everyone
+            "   AND NOT EXISTS (SELECT 1 FROM messages e"
+            "     WHERE e.subscription_id = m.subscription_id"
+            "     AND e.order_id = m.order_id AND e.ordering < m.ordering"
+            "     AND e.state IN ('pending', 'delivering'))"
             f"   ORDER BY m.next_attempt_at, m.ordering LIMIT {WINDOW}) m"
             f" WHERE {_DUE}"
-            " AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.subscription_id = m.subscription_id"
-            "   AND e.order_id = m.order_id AND e.ordering < m.ordering"
-            "   AND e.state IN ('pending', 'delivering'))"
             ") c WHERE rank <= $2 ORDER BY next_attempt_at, ordering LIMIT $3"
         )
         picked: list[str] = []
@@ -235,6 +241,15 @@ class Messages:
 
     async def retry_at(self, tx: Transaction, attempt: Attempt, when: datetime) -> None:
         await tx.execute(_INSERT_ATTEMPT, *attempt.row())
+        # the order's later messages to this endpoint wait for this one: not due before it
+        await tx.execute(
+            "UPDATE messages SET next_attempt_at = $2 WHERE state = 'pending'"
+            " AND next_attempt_at < $2 AND (subscription_id, order_id) ="
+            " (SELECT subscription_id, order_id FROM messages WHERE id = $1)"
+            " AND ordering > (SELECT ordering FROM messages WHERE id = $1)",
+            attempt.message_id,
+            stamp(when),
+        )
         await tx.execute(
             "UPDATE messages SET state = 'pending', attempts = $2,"
             " next_attempt_at = $3, last_status = $4, last_error = $5,"
