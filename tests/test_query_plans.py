@@ -57,7 +57,7 @@ def unindexed_filters(db: Database, sql: str, text: str) -> list[str]:
         searched = " ".join(line for line in text.splitlines() if line.startswith("SEARCH"))
         return sorted(c for c in columns if f"{c}=?" not in searched)
     filters = " ".join(line for line in text.splitlines() if "Filter:" in line)
-    return sorted(c for c in columns if re.search(rf"\b{c}\b", filters))
+    return sorted(c for c in columns if re.search(rf"\b{c} = ", filters))
 
 
 def scans_or_sorts(db: Database, text: str) -> bool:
@@ -144,6 +144,38 @@ async def test_a_subscriptions_delivery_log_is_an_index_range_scan(gateway: Gate
     await gateway.call("GET", f"/v1/subscriptions/{sid}/deliveries?limit=1&cursor={cursor}")
     db.fetch = recorder._fetch  # type: ignore[method-assign]
     lists = [(sql, args) for sql, args in recorder.calls if "delivery_attempts" in sql]
+    assert len(lists) == 2
+    for sql, args in lists:
+        explained = await plan(db, sql, args)
+        assert not scans_or_sorts(db, explained), f"{sql}\n{explained}"
+        assert unindexed_filters(db, sql, explained) == [], f"{sql}\n{explained}"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?decision=rejected", "?tenant=games", "?account=partner", "?decision=accepted"],
+)
+async def test_each_audit_list_and_its_next_page_is_an_index_range_scan(
+    gateway: Gateway, query: str
+) -> None:
+    for _ in range(3):
+        await gateway.place("shop", item_id=1001)
+        await gateway.place("games", item_id=1001, account="main")
+        await gateway.place("shop", item_id=999999)  # rejected
+        await gateway.place("shop", item_id=1001, account="partner")
+    db = gateway.app[DATABASE]
+    recorder = Recorder(db)
+    db.fetch = recorder.fetch  # type: ignore[method-assign]
+    first = await gateway.call(
+        "GET", "/v1/audit" + (query + "&" if query else "?") + "limit=1", "ops"
+    )
+    assert first.status == 200, first.body
+    cursor = first.body["next_cursor"]
+    assert cursor is not None
+    joined = "&" if query else "?"
+    await gateway.call("GET", f"/v1/audit{query}{joined}limit=1&cursor={cursor}", "ops")
+    db.fetch = recorder._fetch  # type: ignore[method-assign]
+    lists = [(sql, args) for sql, args in recorder.calls if "FROM audit_records" in sql]
     assert len(lists) == 2
     for sql, args in lists:
         explained = await plan(db, sql, args)
