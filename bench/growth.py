@@ -560,26 +560,23 @@ async def fill(
 
 
 async def oldest_cursor(storage: str, engine: str, depth: int = 50) -> str | None:
-    """A cursor near the end of `shop`'s list: the last page but one, newest first."""
+    """A cursor built as the gateway builds them (`gateway.cursors`), whose page is the
+    `depth` oldest orders of `shop`: the far end of a list, without walking to it."""
     from gateway import cursors
 
     writer = writer_for(storage, engine)
     await writer.open()
+    oldest = (
+        f"(SELECT created_at, id FROM orders WHERE tenant = 'shop'"
+        f" ORDER BY created_at, id LIMIT {depth + 1}) AS o ORDER BY created_at DESC, id DESC"
+        " LIMIT 1"
+    )
     try:
-        at = await writer.scalar(
-            "SELECT created_at FROM (SELECT created_at, id FROM orders WHERE tenant = 'shop'"
-            f" ORDER BY created_at, id LIMIT {depth + 1}) AS o ORDER BY created_at DESC, id DESC"
-            " LIMIT 1"
-        )
-        key = await writer.scalar(
-            "SELECT id FROM (SELECT created_at, id FROM orders WHERE tenant = 'shop'"
-            f" ORDER BY created_at, id LIMIT {depth + 1}) AS o ORDER BY created_at DESC, id DESC"
-            " LIMIT 1"
-        )
-        total = await writer.scalar("SELECT count(*) FROM orders")
+        at = await writer.scalar(f"SELECT created_at FROM {oldest}")
+        key = await writer.scalar(f"SELECT id FROM {oldest}")
     finally:
         await writer.close()
-    return cursors.encode(at, key) if at and key and total else None
+    return cursors.encode(at, key) if at and key else None
 
 
 async def count_orders(storage: str, engine: str) -> int:
