@@ -15,6 +15,11 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 
+from gateway.admin import declared
+from gateway.admin.service import Admin
+from gateway.admin.store import AdminStore
+from gateway.admin.watch import AdminWatch
+from gateway.api import admin as api_admin
 from gateway.api import catalog as api_catalog
 from gateway.api import intake, ops
 from gateway.api import orders as api_orders
@@ -37,10 +42,11 @@ from gateway.outbox.subscriptions import Subscriptions
 from gateway.provider.accounts import AccountSession
 from gateway.provider.catalog import AccountCatalog, CatalogUnavailable
 from gateway.ratelimit import RateLimits
-from gateway.reload import TenantWatch
 from gateway.retention import Housekeeping, Retention
 from gateway.sealing import Sealer, SealError
 from gateway.state import (
+    ADMIN,
+    ADMIN_WATCH,
     CATALOGS,
     CONFIG,
     DATABASE,
@@ -96,7 +102,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[edge], client_max_size=config.server.max_body_bytes)
     app[CONFIG] = config
     app[METRICS] = Metrics()
-    app[TENANTS] = TenantDirectory(config.tenants)
+    app[TENANTS] = TenantDirectory(config.tenants, settings.clock)
     app[MAX_BODY] = config.server.max_body_bytes
     app[BODY_TIMEOUT] = config.server.header_timeout_seconds
     app[WEBHOOK_SECRETS] = {name: s.webhook_secret for name, s in settings.secrets.items()}
@@ -117,7 +123,12 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_plugins(settings))
     app.cleanup_ctx.append(_accounts(settings, sealer))
     app.router.add_routes(
-        api_orders.routes + api_catalog.routes + api_webhooks.routes + intake.routes + ops.routes
+        api_admin.routes
+        + api_orders.routes
+        + api_catalog.routes
+        + api_webhooks.routes
+        + intake.routes
+        + ops.routes
     )
     app.router.add_routes(plugins.routes())
     return app
@@ -151,9 +162,22 @@ def _plugins(settings: Settings):  # type: ignore[no-untyped-def]
         async def balance(account: str) -> Decimal:
             return await app[SESSIONS][account].balance()
 
-        await app[PLUGINS].start(app[DATABASE], settings.clock, balance)
+        plugins = app[PLUGINS]
+        await plugins.start(app[DATABASE], settings.clock, balance)
+        store = AdminStore(app[DATABASE], settings.clock)
+        watch = AdminWatch(store, app[TENANTS], plugins)
+        admin = Admin(store, plugins, tuple(settings.config.accounts), watch.reload)
+        app[ADMIN], app[ADMIN_WATCH] = admin, watch
+        # An existing config keeps working: its tenants are applied on the first start.
+        await declared.apply(admin, settings.config.tenants, "config:first-start", False, seed=True)
+        await watch.reload()
+        task = asyncio.create_task(watch.run_forever()) if settings.background else None
         yield
-        await app[PLUGINS].stop()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await plugins.stop()
 
     return plugins
 
@@ -246,9 +270,6 @@ def _accounts(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-de
             tasks.append(asyncio.create_task(app[RECONCILER].run_forever()))
             tasks.append(asyncio.create_task(app[RESOLVER].run_forever()))
             tasks.append(asyncio.create_task(app[INSTANCE].run_forever()))
-            if config.path is not None:
-                watch = TenantWatch(config.path, config, app[TENANTS])
-                tasks.append(asyncio.create_task(watch.run_forever()))
             tasks.append(asyncio.create_task(app[HOUSEKEEPING].run_forever()))
         yield
         for task in tasks:

@@ -57,6 +57,20 @@ def _port_option(variable: str, default: int) -> dict[str, Any]:
     }
 
 
+def _config_runner(args: argparse.Namespace) -> Callable[[argparse.Namespace], int]:
+    if args.command == "config" and args.config_command in ("diff", "apply"):
+        from gateway.admin.commands import run_config_sync
+
+        return run_config_sync
+    return subcommands.run_config_check
+
+
+def _run_tenants(args: argparse.Namespace) -> int:
+    from gateway.admin.commands import run_tenants
+
+    return run_tenants(args)
+
+
 def _version() -> str:
     try:
         return version("order-gateway")
@@ -111,20 +125,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the config file (default: $GATEWAY_CONFIG)",
     )
 
-    tenants = commands.add_parser("tenants", help="add tenants, rotate their tokens, list them")
+    for name, what in (
+        ("diff", "what `apply` would change in the database"),
+        ("apply", "make the database's tenants, tokens and policies the file's"),
+    ):
+        sync = config_commands.add_parser(name, help=what)
+        sync.add_argument("file", type=Path, help="the config file (its [tenants] and storage)")
+        sync.add_argument(
+            "--prune", action="store_true", help="also delete what the file does not declare"
+        )  # fmt: skip
+
+    tenants = commands.add_parser(
+        "tenants", help="tenants, their tokens and policies: in the database or a gateway's API"
+    )
     tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True)
-    add = tenant_commands.add_parser("add", help="add a tenant; prints its token once")
-    add.add_argument("name")
-    add.add_argument("--config", **_config_option())
+
+    def tenant_command(name: str, help: str, named: bool = True) -> argparse.ArgumentParser:
+        command = tenant_commands.add_parser(name, help=help)
+        if named:
+            command.add_argument("name")
+        target = command.add_mutually_exclusive_group()
+        option = _config_option()
+        option["required"] = False
+        target.add_argument("--config", **option)
+        target.add_argument(
+            "--url", default=os.environ.get("GATEWAY_URL"),
+            help="a running gateway's URL, with $GATEWAY_ADMIN_TOKEN (default: $GATEWAY_URL)",
+        )  # fmt: skip
+        return command
+
+    add = tenant_command("add", "add a tenant; prints its first token once")
     add.add_argument("--accounts", required=True, help="comma-separated account names")
     add.add_argument("--default", help="default account (default: the first)")
     add.add_argument("--role", choices=[r.value for r in Role], default="tenant")
-    rotate = tenant_commands.add_parser("rotate-token", help="a new token; prints it once")
-    rotate.add_argument("name")
-    rotate.add_argument("--config", **_config_option())
-    rotate.add_argument("--drop-old", action="store_true", help="old tokens stop working now")
-    listing = tenant_commands.add_parser("list", help="tenants, roles, accounts, token counts")
-    listing.add_argument("--config", **_config_option())
+    add.add_argument("--label", default="first token", help="the token's label")
+    tenant_command("list", "tenants, roles, accounts, token counts, policies", named=False)
+    tenant_command("show", "one tenant and its tokens (ids, labels, last use; never secrets)")
+    rotate = tenant_command("rotate-token", "a new token; prints it once")
+    rotate.add_argument("--drop-old", action="store_true", help="revoke the others now")
+    rotate.add_argument("--label", default="rotated", help="the new token's label")
+    revoke = tenant_command("revoke", "revoke one token, by its id (see `show`)")
+    revoke.add_argument("token_id")
+    tenant_command("disable", "refuse the tenant's tokens until it is enabled")
+    tenant_command("enable", "accept the tenant's tokens again")
+    tenant_command("remove", "delete the tenant and its tokens (its orders stay)")
+    policy = tenant_command("policy", "show, or set with --mode, how a plugin runs for it")
+    policy.add_argument("plugin")
+    policy.add_argument("--mode", choices=["enforce", "shadow", "off"])
+    policy.add_argument("--settings", help="JSON: the plugin's settings for this tenant")
 
     plugins = commands.add_parser(
         "plugins", help="the plugins a config loads, in calling order, with their hooks"
@@ -217,20 +265,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="time moves only through POST /sandbox/clock/advance",
     )
 
-    codegen = commands.add_parser("codegen", help="regenerate generated/ from openapi.yaml")
+    codegen = commands.add_parser(
+        "codegen", help="regenerate generated/ from openapi.yaml, or the tenant SDK (--target)"
+    )
     codegen.add_argument(
         "--check", action="store_true", help="only report drift; exit 1 if there is any"
     )
+    codegen.add_argument(
+        "--target",
+        choices=["client", "sdk", "all"],
+        default="client",
+        help="client: generated/ from openapi.yaml (default); sdk: the tenant SDK "
+        "sdk/python/gateway_client/ from gateway/api/tenant-api.yaml; all: both",
+    )
 
     args = parser.parse_args(argv)
-    level = args.log_level or ("warning" if args.command == "demo" else "info")
+    quiet = args.command in ("demo", "tenants", "config")  # their output is for people
+    level = args.log_level or ("warning" if quiet else "info")
     configure_logging(level)
     try:
         runner: Callable[[argparse.Namespace], int] = {
             "serve": subcommands.run_serve,
             "demo": subcommands.run_demo,
-            "config": subcommands.run_config_check,
-            "tenants": subcommands.run_tenants,
+            "config": _config_runner(args),
+            "tenants": _run_tenants,
             "plugins": subcommands.run_plugins,
             "deliveries": subcommands.run_deliveries,
             "orders": subcommands.run_orders,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.clock import Clock, ManualClock, SystemClock, isoformat_z, unstamp
-from gateway.config import Config, Role
+from gateway.config import Config
 from gateway.serving import serve
 
 if TYPE_CHECKING:
@@ -79,30 +79,6 @@ def run_config_check(args: argparse.Namespace) -> int:
             f"  tenant {tenant.name}: {tenant.role.value}, accounts {', '.join(tenant.accounts)}, "
             f"{len(tenant.token_hashes)} token(s)"
         )
-    return 0
-
-
-def run_tenants(args: argparse.Namespace) -> int:
-    from gateway import tenants
-    from gateway.config import load
-
-    if args.tenants_command == "list":
-        for entry in tenants.list_tenants(load(args.config)):
-            print(
-                f"{entry['name']}: {entry['role']}, accounts {', '.join(entry['accounts'])} "
-                f"(default {entry['default_account']}), {entry['tokens']} token(s)"
-            )
-        return 0
-    if args.tenants_command == "add":
-        accounts = [a.strip() for a in args.accounts.split(",") if a.strip()]
-        token = tenants.add(args.config, args.name, accounts, args.default, Role(args.role))
-    else:
-        token = tenants.rotate_token(args.config, args.name, keep_old=not args.drop_old)
-    print(token)
-    print(
-        "This token is shown once; the config keeps only its hash. Restart the gateway to load it.",
-        file=sys.stderr,
-    )
     return 0
 
 
@@ -233,19 +209,24 @@ def run_demo(args: argparse.Namespace) -> int:
 def run_codegen(args: argparse.Namespace) -> int:
     from gateway import codegen
 
+    names = list(codegen.TARGETS) if args.target == "all" else [args.target]
+    drifted = False
     try:
-        if args.check:
-            drift = codegen.check()
-            for line in drift:
-                print(line)
-            print("generated/ is up to date" if not drift else "generated/ has drifted")
-            return 1 if drift else 0
-        codegen.regenerate()
+        for target in (codegen.TARGETS[name] for name in names):
+            folder = f"{target.folder.relative_to(codegen.ROOT)}/"
+            if args.check:
+                drift = target.check()
+                for line in drift:
+                    print(line)
+                print(f"{folder} is up to date" if not drift else f"{folder} has drifted")
+                drifted = drifted or bool(drift)
+            else:
+                target.regenerate()
+                print(f"regenerated {target.folder}")
     except codegen.CodegenError as exc:
         print(exc, file=sys.stderr)
         return 2
-    print(f"regenerated {codegen.TARGET}")
-    return 0
+    return 1 if drifted else 0
 
 
 def run_sandbox(args: argparse.Namespace) -> int:

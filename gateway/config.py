@@ -63,6 +63,8 @@ class TenantConfig:
     accounts: tuple[str, ...]
     default_account: str
     role: Role = Role.TENANT
+    # [tenants.NAME.policies.PLUGIN]: mode ("enforce", "shadow", "off") and settings.
+    policies: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -279,7 +281,7 @@ def _account(name: str, raw: dict[str, Any]) -> AccountConfig:
 def _tenant(name: str, raw: dict[str, Any], accounts: dict[str, AccountConfig]) -> TenantConfig:
     where = f"tenants.{name}"
     _name(name, where)
-    _only(raw, where, {"token_hashes", "accounts", "default_account", "role"})
+    _only(raw, where, {"token_hashes", "accounts", "default_account", "role", "policies"})
     hashes = _str_list(raw, where, "token_hashes")
     for digest in hashes:
         if not TOKEN_HASH.match(digest):
@@ -303,7 +305,17 @@ def _tenant(name: str, raw: dict[str, Any], accounts: dict[str, AccountConfig]) 
         role = Role(role_raw)
     except ValueError:
         raise ConfigError(f"{where}.role", "one of tenant, observer, admin") from None
-    return TenantConfig(name, tuple(hashes), tuple(allowed), default, role)
+    policies = {}
+    for plugin, policy in _table(raw, "policies", where).items():
+        at = f"{where}.policies.{plugin}"
+        if not isinstance(policy, dict):
+            raise ConfigError(at, 'a table: mode = "enforce" | "shadow" | "off", and settings')
+        _only(policy, at, {"mode", "settings"})
+        mode = _str(policy, at, "mode", "enforce")
+        if mode not in ("enforce", "shadow", "off"):
+            raise ConfigError(f"{at}.mode", "one of enforce, shadow, off")
+        policies[plugin] = (mode, dict(_table(policy, "settings", at)))
+    return TenantConfig(name, tuple(hashes), tuple(allowed), default, role, policies)
 
 
 def _plugins(raw: dict[str, Any]) -> PluginsConfig:

@@ -49,6 +49,10 @@ class Forbidden(GatewayError):
     status, code = 403, "forbidden"
 
 
+class TenantDisabled(Forbidden):
+    code = "tenant_disabled"
+
+
 class AccountNotAllowed(GatewayError):
     status, code = 403, "account_not_allowed"
 

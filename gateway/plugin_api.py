@@ -36,6 +36,7 @@ from gateway.domain import (
 )
 from gateway.errors import BadRequest, Forbidden, GatewayError, InvalidField, NotFound
 from gateway.storage.database import Database, StorageUnavailable, Transaction
+from gateway.storage.queued import QueuedWriter
 from gateway.storage.sweep import Swept, in_batches
 from gateway.tenants import Tenant
 
@@ -142,6 +143,23 @@ class Resolution:
 
 
 @dataclass(frozen=True)
+class AdminChange:
+    """A change an admin made to tenants, tokens or policies (`gateway.admin`).
+
+    actor: who (`admin:<tenant>` through the API, `cli:<user>` or `config:<user>` on the
+    command line); action: `tenant.created`, `tenant.updated`, `tenant.deleted`,
+    `token.created`, `token.revoked`, `policy.set`, or `config.seeded` (the config file's
+    tenants applied on the first start; `tenant` is empty); details: what changed (never a
+    secret).
+    """
+
+    actor: str
+    action: str
+    tenant: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PluginContext:
     """What a plugin gets at start: the clock, the gateway's database (for its own tables,
     made by its `migrations`; `await database.transaction(work)` runs `async def work(tx)`
@@ -156,6 +174,7 @@ class PluginContext:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "AdminChange",
     "BadRequest",
     "CatalogItem",
     "ConfigError",
@@ -170,6 +189,7 @@ __all__ = [
     "PlaceRequest",
     "PluginContext",
     "ProviderOrder",
+    "QueuedWriter",
     "Reject",
     "Rejection",
     "Resolution",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.admin.service import Admin
+from gateway.admin.watch import AdminWatch
 from gateway.config import Config
 from gateway.hooks.host import PluginHost
 from gateway.orders.desk import OrderDesk
@@ -36,3 +38,5 @@ RECONCILER = web.AppKey("reconciler", Reconciler)
 RESOLVER = web.AppKey("resolver", Resolver)
 INSTANCE = web.AppKey("instance", Instance)
 HOUSEKEEPING = web.AppKey("housekeeping", Housekeeping)
+ADMIN = web.AppKey("admin", Admin)
+ADMIN_WATCH = web.AppKey("admin_watch", AdminWatch)

@@ -1,24 +1,27 @@
-"""Tenants and their tokens.
+"""Tenants and their tokens, as each request sees them.
 
 A token is shown once, when it is made, and kept only as its SHA-256 hash: a
 token carries 256 bits of randomness, so a plain hash cannot be searched back
 (no slow KDF is needed, and lookups stay a dictionary access per request).
-`add`, `rotate_token` and `list_tenants` edit the config file in place with
-tomlkit, which keeps the operator's comments and layout.
+The directory is a copy of the database's tenants (`gateway.admin`), swapped
+whole when an admin changes them, so that no request sees half a change.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-import tomlkit
-
-from gateway.config import Config, ConfigError, Role, TenantConfig, parse
+from gateway.clock import Clock, SystemClock
+from gateway.config import Role, TenantConfig
 from gateway.errors import AccountNotAllowed
+
+if TYPE_CHECKING:
+    from gateway.admin.store import TenantRecord
 
 TOKEN_PREFIX = "gwt_"
 
@@ -37,6 +40,7 @@ class Tenant:
     role: Role
     accounts: tuple[str, ...]
     default_account: str
+    disabled: bool = False
 
     def may_use(self, account: str) -> bool:
         return account in self.accounts
@@ -58,81 +62,63 @@ class Tenant:
         return self.role is not Role.OBSERVER
 
 
-class TenantDirectory:
-    """Token → tenant, by hash."""
+@dataclass(frozen=True)
+class Credential:
+    tenant: Tenant
+    token_id: str
+    expires_at: datetime | None
 
-    def __init__(self, tenants: dict[str, TenantConfig]) -> None:
-        self.replace(tenants)
+
+class TenantDirectory:
+    """Token → tenant, by hash; and when each token was last used, for the admin API."""
+
+    def __init__(
+        self, tenants: dict[str, TenantConfig] | None = None, clock: Clock | None = None
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self._by_hash: dict[str, Credential] = {}
+        self.by_name: dict[str, Tenant] = {}
+        self.used: dict[str, datetime] = {}  # token id → last use, not yet written
+        if tenants:
+            self.replace(tenants)
 
     def replace(self, tenants: dict[str, TenantConfig]) -> None:
-        """Swap in a new set at once (one assignment): a revoked token stops working for
-        the next request, and no request sees half of the old set and half of the new."""
-        by_hash: dict[str, Tenant] = {}
+        """From the config file's tenants (before the database is read, and in tests)."""
+        from gateway.admin.store import token_id
+
+        by_hash, by_name = {}, {}
         for cfg in tenants.values():
             tenant = Tenant(cfg.name, cfg.role, cfg.accounts, cfg.default_account)
+            by_name[cfg.name] = tenant
             for digest in cfg.token_hashes:
-                by_hash[digest] = tenant
-        self._by_hash = by_hash
-        self.names = sorted(tenants)
+                by_hash[digest] = Credential(tenant, token_id(digest), None)
+        self._by_hash, self.by_name = by_hash, by_name
 
-    def authenticate(self, token: str) -> Tenant | None:
+    def load(self, records: Iterable[TenantRecord]) -> None:
+        """Swap in the database's tenants at once (one assignment each): a revoked token
+        stops working for the next request."""
+        by_hash, by_name = {}, {}
+        for record in records:
+            tenant = Tenant(
+                record.name, record.role, record.accounts, record.default_account, record.disabled
+            )
+            by_name[record.name] = tenant
+            for token in record.tokens:
+                by_hash[token.hash] = Credential(tenant, token.id, token.expires_at)
+        self._by_hash, self.by_name = by_hash, by_name
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.by_name)
+
+    def credential(self, token: str) -> Credential | None:
         # The lookup compares hashes of the secret, never the secret: no timing leak to guard.
         return self._by_hash.get(token_hash(token))
 
+    def authenticate(self, token: str) -> Tenant | None:
+        found = self.credential(token)
+        return None if found is None else found.tenant
 
-# --- editing the config file ------------------------------------------------------
-
-
-def _load(path: Path) -> tomlkit.TOMLDocument:
-    try:
-        return tomlkit.parse(path.read_text())
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot read: {exc.strerror}") from None
-
-
-def _save(path: Path, doc: tomlkit.TOMLDocument) -> Config:
-    parse(doc.unwrap(), base=path.parent)  # never write a config that would not load
-    path.write_text(tomlkit.dumps(doc))
-    return parse(doc.unwrap(), base=path.parent)
-
-
-def add(path: Path, name: str, accounts: list[str], default_account: str | None, role: Role) -> str:
-    doc = _load(path)
-    tenants: Any = doc.setdefault("tenants", tomlkit.table(is_super_table=True))
-    if name in tenants:
-        raise ConfigError(f"tenants.{name}", "already exists; use rotate-token for a new token")
-    token = new_token()
-    table = tomlkit.table()
-    table["token_hashes"] = [token_hash(token)]
-    table["accounts"] = accounts
-    table["default_account"] = default_account or (accounts[0] if accounts else "")
-    table["role"] = role.value
-    tenants[name] = table
-    _save(path, doc)
-    return token
-
-
-def rotate_token(path: Path, name: str, keep_old: bool = True) -> str:
-    """A new token for a tenant. The old ones keep working until removed (`keep_old=False`)."""
-    doc = _load(path)
-    tenants: Any = doc.get("tenants", {})
-    if name not in tenants:
-        raise ConfigError(f"tenants.{name}", "no such tenant")
-    token = new_token()
-    hashes = list(tenants[name].get("token_hashes", [])) if keep_old else []
-    tenants[name]["token_hashes"] = [*hashes, token_hash(token)]
-    _save(path, doc)
-    return token
-
-
-def list_tenants(config: Config) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": t.name,
-            "role": t.role.value,
-            "accounts": list(t.accounts),
-            "default_account": t.default_account,
-            "tokens": len(t.token_hashes),
-        }
-        for t in config.tenants.values()
-    ]
+    def take_used(self) -> dict[str, datetime]:
+        used, self.used = self.used, {}
+        return used

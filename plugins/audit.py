@@ -10,13 +10,10 @@ Delivered codes and secrets are never written: a record says how many codes
 there were, not what they were.
 
 The log line is written at once; the rows are written off the request path
-by one writer task, everything queued in one statement (group commit: an idle
-gateway writes each record as it comes, a busy one many per round trip). A
-record is in the table a few milliseconds after its decision; only a crash
-in that window loses its row, never its log line. The queue survives a
-database outage (retried every second, up to `MAX_QUEUED` records), and
-stopping the gateway writes what is queued. Reading the trail waits for the
-records queued before the read.
+by the gateway's `QueuedWriter` (batched, a few milliseconds behind; only a
+crash in that window loses a row, never its log line; it survives a database
+outage, up to `MAX_QUEUED` records). Reading the trail waits for the records
+queued before the read.
 
 `GET /v1/audit` (admins only) reads them, newest first, filtered by
 `tenant`, `account`, `order_id` and `decision`.
@@ -30,8 +27,6 @@ deleted on the gateway's housekeeping turns, a batch at a time, oldest first
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import uuid
 from datetime import datetime, timedelta
@@ -41,18 +36,18 @@ import structlog
 from aiohttp import web
 
 from gateway.plugin_api import (
+    AdminChange,
     Forbidden,
     InvalidField,
     OrderIntent,
     OrderRecord,
     PluginContext,
     ProviderOrder,
+    QueuedWriter,
     Rejection,
     Resolution,
     SettingsError,
-    StorageUnavailable,
     Swept,
-    Transaction,
     authenticate,
     cursors,
     hookimpl,
@@ -89,6 +84,7 @@ CREATE INDEX audit_records_order ON audit_records (order_id)
 
 DECISIONS = (
     "accepted", "rejected", "settled", "resolved", "webhook_received", "delivery_exhausted",
+    "admin_change",
 )  # fmt: skip
 FILTERS = ("tenant", "account", "order_id", "decision")
 
@@ -103,7 +99,6 @@ _FORGET = (
     "SELECT id FROM audit_records WHERE at < $1 ORDER BY at LIMIT $2)"
 )
 MAX_QUEUED = 100_000
-RETRY_SECONDS = 1.0
 
 
 # The trail's list filters each lead an index in the list's order, so a rare decision or
@@ -113,10 +108,6 @@ CREATE INDEX audit_records_decision ON audit_records (decision, at, id);
 CREATE INDEX audit_records_tenant ON audit_records (tenant, at, id);
 CREATE INDEX audit_records_account ON audit_records (account, at, id)
 """
-
-
-async def _write(batch: list[tuple[Any, ...]], tx: Transaction) -> None:
-    await tx.executemany(_INSERT, batch)
 
 
 class AuditPlugin:
@@ -131,76 +122,18 @@ class AuditPlugin:
             raise SettingsError("retention_days", "a number of days above 0, such as 365")
         self.retention = timedelta(days=days)
         self._context: PluginContext | None = None
-        self._queued: list[tuple[Any, ...]] = []
-        self._counted = 0  # records ever queued
-        self._settled = 0  # of those, the first ones written (or dropped past MAX_QUEUED)
-        self._readers: list[tuple[int, asyncio.Future[None]]] = []  # (count, done)
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._writer: asyncio.Task[None] | None = None
+        self._writer = QueuedWriter("audit", _INSERT, MAX_QUEUED)
 
     async def start(self, context: PluginContext) -> None:
         self._context = context
-        self._writer = asyncio.create_task(self._write_queued(), name="audit-writer")
+        self._writer.start(context.database)
 
     async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._writer is not None:
-            await self._writer
+        await self._writer.stop()
 
     async def flush(self) -> None:
         """Wait until every record queued so far is in the table."""
-        if self._settled >= self._counted or self._writer is None or self._writer.done():
-            return
-        done = asyncio.get_running_loop().create_future()
-        self._readers.append((self._counted, done))
-        self._wake.set()
-        await done
-
-    async def _write_queued(self) -> None:
-        assert self._context is not None
-        database = self._context.database
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queued:
-                batch, self._queued = self._queued, []
-                try:
-                    await database.transaction(functools.partial(_write, batch))
-                except StorageUnavailable as exc:  # an outage: kept and retried, one line
-                    log.warning("audit_write_deferred", records=len(batch), error=str(exc))
-                    failed = True
-                except Exception:
-                    log.exception("audit_write_failed", records=len(batch))
-                    failed = True
-                else:
-                    failed = False
-                if failed:
-                    self._queued = batch + self._queued
-                    if len(self._queued) > MAX_QUEUED:
-                        dropped = len(self._queued) - MAX_QUEUED
-                        log.error("audit_records_dropped", records=dropped)
-                        self._queued = self._queued[dropped:]
-                        self._settle(dropped)
-                    if self._stopping:
-                        return
-                    await asyncio.sleep(RETRY_SECONDS)
-                    continue
-                self._settle(len(batch))
-            if self._stopping:
-                return
-
-    def _settle(self, records: int) -> None:
-        self._settled += records
-        still = []
-        for count, done in self._readers:
-            if count <= self._settled:
-                if not done.done():
-                    done.set_result(None)
-            else:
-                still.append((count, done))
-        self._readers = still
+        await self._writer.flush()
 
     def _record(self, decision: str, **fields: Any) -> None:
         assert self._context is not None
@@ -212,7 +145,7 @@ class AuditPlugin:
             "decision": decision,
             **fields,
         }
-        self._queued.append(
+        self._writer.add(
             (
                 record["id"], record["at"], record["request_id"], record.get("tenant"),
                 record.get("account"), record.get("order_id"), record.get("item_id"),
@@ -220,8 +153,6 @@ class AuditPlugin:
                 record.get("plugin"), record.get("reason"), json.dumps(details, sort_keys=True),
             )
         )  # fmt: skip
-        self._counted += 1
-        self._wake.set()
         log.info("audit_record", **{k: v for k, v in record.items() if v is not None}, **details)
 
     @staticmethod
@@ -332,6 +263,18 @@ class AuditPlugin:
                 "message_id": message_id,
                 "event_type": event_type,
             },
+        )
+
+    @hookimpl
+    def gateway_admin_change(self, change: AdminChange) -> None:
+        """Who changed which tenant, token or policy: `plugin` holds the actor, `reason` the
+        action, as for an operator's resolution."""
+        self._record(
+            "admin_change",
+            tenant=change.tenant or None,
+            plugin=change.actor,
+            reason=change.action,
+            details={"change": change.details},
         )
 
     @hookimpl

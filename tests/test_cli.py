@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.admin.commands import local_admin
 from gateway.cli import main
 from gateway.config import load
 from gateway.sandbox import Faults, demo_accounts
@@ -117,32 +118,92 @@ def test_config_check_names_the_wrong_key(
     assert "ak_live" not in err
 
 
+def _directory(example: Path) -> TenantDirectory:
+    """The tenants a gateway on this config's database would load now."""
+
+    async def read() -> TenantDirectory:
+        async with local_admin(load(example), seed=False) as admin:
+            directory = TenantDirectory()
+            directory.load((await admin.snapshot()).tenants.values())
+            return directory
+
+    return asyncio.run(read())
+
+
 def test_tenants_add_rotate_and_list(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    original_comment = "# Tenants: add them with"
+    before = example.read_text()
     assert main(["tenants", "add", "games", "--config", str(example), "--accounts", "main"]) == 0
     token = capsys.readouterr().out.strip()
     assert re.fullmatch(r"gwt_[\w-]{43}", token)
-    config = load(example)
-    assert token not in example.read_text() and original_comment in example.read_text()
-    tenant = TenantDirectory(config.tenants).authenticate(token)
+    assert example.read_text() == before  # the database holds tenants now, not the file
+    tenant = _directory(example).authenticate(token)
     assert tenant is not None and tenant.name == "games" and tenant.accounts == ("main",)
 
     assert main(["tenants", "rotate-token", "games", "--config", str(example)]) == 0
     second = capsys.readouterr().out.strip()
-    directory = TenantDirectory(load(example).tenants)
+    directory = _directory(example)
     assert directory.authenticate(token) and directory.authenticate(second)
     assert main(["tenants", "rotate-token", "games", "--config", str(example), "--drop-old"]) == 0
     third = capsys.readouterr().out.strip()
-    directory = TenantDirectory(load(example).tenants)
-    assert directory.authenticate(token) is None and directory.authenticate(third)
+    directory = _directory(example)
+    assert directory.authenticate(token) is None and directory.authenticate(second) is None
+    assert directory.authenticate(third)
 
     assert main(["tenants", "list", "--config", str(example)]) == 0
     listing = capsys.readouterr().out
     assert "games: tenant, accounts main (default main), 1 token(s)" in listing
+    assert "shop: tenant" in listing  # the file's, applied on first use
     assert third not in listing
+    assert main(["tenants", "show", "games", "--config", str(example)]) == 0
+    shown = capsys.readouterr().out
+    assert "'rotated'" in shown and third not in shown
+
+    assert main(["tenants", "disable", "games", "--config", str(example)]) == 0
+    assert "disabled" in capsys.readouterr().out
+    assert _directory(example).authenticate(third).disabled  # type: ignore[union-attr]
+    policy = ["tenants", "policy", "games", "limits", "--config", str(example)]
+    assert main([*policy, "--mode", "shadow"]) == 0
+    assert '"mode": "shadow"' in capsys.readouterr().out
+    assert main([*policy, "--mode", "enforce", "--settings", '{"max_order": 5}']) == 1
+    assert "settings.max_order" in capsys.readouterr().err
 
     assert main(["tenants", "add", "games", "--config", str(example), "--accounts", "main"]) == 1
+    assert "already exists" in capsys.readouterr().err
     assert main(["tenants", "add", "x", "--config", str(example), "--accounts", "zzz"]) == 1
+    assert "no account named 'zzz'" in capsys.readouterr().err
+    assert main(["tenants", "list", "--url", "http://127.0.0.1:9"]) == 1
+    assert "GATEWAY_ADMIN_TOKEN" in capsys.readouterr().err
+
+
+def test_config_diff_and_apply_sync_the_file_into_the_database(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config", "diff", str(example)]) == 0
+    out = capsys.readouterr().out
+    assert "+ tenant shop: tenant, accounts main, partner" in out and "+ token tok_" in out
+    assert main(["config", "apply", str(example)]) == 0
+    capsys.readouterr()
+    assert main(["config", "diff", str(example)]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["tenants", "add", "web", "--config", str(example), "--accounts", "main"]) == 0
+    capsys.readouterr()
+    text = example.read_text()
+    text = text.replace('accounts = ["main", "partner"]', 'accounts = ["main"]', 1)
+    text += '\n[tenants.shop.policies.limits]\nmode = "shadow"\n'
+    example.write_text(text)
+    assert main(["config", "diff", str(example)]) == 0
+    out = capsys.readouterr().out
+    assert "~ tenant shop: accounts ('main', 'partner') -> ('main',)" in out
+    assert "~ policy limits of shop: shadow" in out and "web" not in out  # not without --prune
+    assert main(["config", "diff", str(example), "--prune"]) == 0
+    assert "- tenant web" in capsys.readouterr().out
+    assert main(["config", "apply", str(example), "--prune"]) == 0
+    capsys.readouterr()
+    directory = _directory(example)
+    assert sorted(directory.names) == ["shop"]
+    assert directory.by_name["shop"].accounts == ("main",)
+    assert main(["config", "diff", str(example), "--prune"]) == 0
+    assert capsys.readouterr().out == ""
 
 
 def test_serve_runs_the_gateway_from_its_config_in_front_of_a_sandbox(

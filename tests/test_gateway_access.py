@@ -1,17 +1,9 @@
-"""Who sees what: admins see their own accounts only, observers no customer details, and a
-revoked token stops working while the gateway runs."""
+"""Who sees what: admins see their own accounts only, observers no customer details
+(revoking a token while the gateway runs: tests/test_admin.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from gateway.config import load
-from gateway.reload import TenantWatch
 from gateway.state import DISPATCHER
-from gateway.tenants import TenantDirectory, token_hash
-from gateway.testing import TOKENS
 from tests.conftest import Gateway
 
 
@@ -67,41 +59,3 @@ async def test_a_second_rotation_inside_the_overlap_is_409_and_keeps_both_secret
     later = await gateway.call("POST", f"/v1/subscriptions/{sid}/rotate-secret")
     assert later.status == 200
     await gateway.app[DISPATCHER].run_due()
-
-
-@pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "gateway.toml"
-    path.write_text(
-        '[accounts.main]\nbase_url = "http://127.0.0.1:9"\nclient_id = "c"\ncurrency = "EUR"\n'
-        'api_key = { env = "X" }\nwebhook_secret = { env = "Y" }\n'
-        f'[tenants.shop]\ntoken_hashes = ["{token_hash(TOKENS["shop"])}"]\naccounts = ["main"]\n'
-    )
-    return path
-
-
-def test_a_token_removed_from_the_file_stops_working_without_a_restart(
-    config_file: Path,
-) -> None:
-    config = load(config_file)
-    directory = TenantDirectory(config.tenants)
-    watch = TenantWatch(config_file, config, directory)
-    assert directory.authenticate(TOKENS["shop"]) is not None
-    assert watch.check() is False  # nothing changed
-    text = config_file.read_text()
-    config_file.write_text(text.replace(token_hash(TOKENS["shop"]), token_hash("gwt_new")))
-    assert watch.check() is True
-    assert directory.authenticate(TOKENS["shop"]) is None
-    assert directory.authenticate("gwt_new") is not None
-
-
-def test_a_file_that_no_longer_parses_changes_nothing(config_file: Path) -> None:
-    config = load(config_file)
-    directory = TenantDirectory(config.tenants)
-    watch = TenantWatch(config_file, config, directory)
-    config_file.write_text(config_file.read_text() + "\n[tenants.broken\n")
-    assert watch.check() is False
-    assert directory.authenticate(TOKENS["shop"]) is not None
-    config_file.write_bytes(config_file.read_bytes() + b"\xff\xfe")  # not even UTF-8
-    assert watch.check() is False
-    assert directory.authenticate(TOKENS["shop"]) is not None

@@ -35,6 +35,8 @@ HELPERS = {
     "gateway/outbox/subscriptions.py",  # `subscribers(...)`: who hears of the order
     "gateway/outbox/queue.py",  # `enqueue(...)`: one INSERT per message
     "gateway/outbox/dispatcher.py",  # `wake()`: one line
+    "gateway/hooks/decisions.py",  # `note(...)`: the decision trace, written off the path
+    "gateway/hooks/policies.py",  # `rule(...)`: a tenant's mode for a plugin
 }
 
 

@@ -19,6 +19,11 @@ def test_every_package_folder_is_installed() -> None:
         for top in ("gateway", "generated")
         for init in (ROOT / top).rglob("__init__.py")
     }
+    sdk = ROOT / "sdk" / "python"  # the tenant SDK ships in the same distribution
+    folders |= {
+        ".".join(init.parent.relative_to(sdk).parts)
+        for init in (sdk / "gateway_client").rglob("__init__.py")
+    }
     assert listed == folders | {"order_gateway_plugins"}
 
 

@@ -73,9 +73,10 @@ async def test_pages_newest_first(gateway: Gateway) -> None:
     for _ in range(3):
         await gateway.place(item_id=1001)
         gateway.provider.clock.advance(1)
-    first = (await gateway.call("GET", "/v1/audit?limit=2", "ops")).body
+    first = (await gateway.call("GET", "/v1/audit?decision=accepted&limit=2", "ops")).body
+    cursor = first["next_cursor"]
     rest = (
-        await gateway.call("GET", f"/v1/audit?limit=2&cursor={first['next_cursor']}", "ops")
+        await gateway.call("GET", f"/v1/audit?decision=accepted&limit=2&cursor={cursor}", "ops")
     ).body
     ats = [r["at"] for r in first["data"] + rest["data"]]
     assert len(ats) == 3 and ats == sorted(ats, reverse=True)

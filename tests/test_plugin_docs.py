@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from unittest.mock import ANY
 
 from gateway.hooks import specs as hookspecs
 from gateway.hooks.docs import hooks
@@ -27,7 +28,7 @@ def test_every_hook_is_in_the_guide_with_its_exact_signature_and_an_example() ->
 
 def test_every_hook_has_a_docstring_and_the_gating_ones_are_named() -> None:
     names = [name for name, _ in hooks()]
-    assert len(names) == 13
+    assert len(names) == 14
     for name in names:
         assert (getattr(hookspecs, name).__doc__ or "").strip(), name
     assert set(GATING) <= set(names)
@@ -52,7 +53,11 @@ async def test_the_installed_example_plugin_runs_by_its_config_name(
     assert (await gateway.place(item_id=1001)).status == 201
     refused = await gateway.place(item_id=1002)
     assert refused.status == 403
-    assert refused.body["error"]["details"] == {"plugin": "allowlist", "field": "item_id"}
+    assert refused.body["error"]["details"] == {
+        "plugin": "allowlist",
+        "field": "item_id",
+        "order_id": ANY,
+    }
 
 
 def test_importing_the_plugin_surface_does_not_load_the_provider_client() -> None:
@@ -74,7 +79,7 @@ def test_every_field_of_every_object_a_hook_receives_is_in_the_guide() -> None:
     section = GUIDE.split("## What the hooks receive", 1)[1].split("\n## ", 1)[0]
     for name in (
         "OrderIntent", "PlaceRequest", "Tenant", "CatalogItem", "Settlement", "Rejection",
-        "Resolution", "OrderRecord", "ProviderOrder", "PluginContext",
+        "Resolution", "OrderRecord", "ProviderOrder", "PluginContext", "AdminChange",
     ):  # fmt: skip
         assert f"`{name}`" in section, name
         for field in fields(getattr(plugin_api, name)):

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from structlog.testing import capture_logs
@@ -138,7 +139,11 @@ async def test_a_rejection_names_the_plugin_and_still_notifies(
     answer = await gateway.place(item_id=1001)
     assert answer.status == 422
     assert answer.body["error"]["code"] == "not_today"
-    assert answer.body["error"]["details"] == {"plugin": "recorder", "field": "item_id"}
+    assert answer.body["error"]["details"] == {
+        "plugin": "recorder",
+        "field": "item_id",
+        "order_id": ANY,
+    }
     assert gateway.provider.sandbox.orders == {}
     (rejection,) = instance(gateway, "recorder").rejections
     assert (rejection.by, rejection.code) == ("recorder", "not_today")
@@ -154,7 +159,7 @@ async def test_a_crashing_gating_plugin_fails_the_order_closed(
         answer = await gateway.place(item_id=1001)
     assert answer.status == 503
     assert answer.body["error"]["code"] == "plugin_failed"
-    assert answer.body["error"]["details"] == {"plugin": "exploding"}
+    assert answer.body["error"]["details"] == {"plugin": "exploding", "order_id": ANY}
     assert "exploding" in answer.body["error"]["message"]
     assert gateway.provider.sandbox.orders == {}
     assert any(e["event"] == "plugin_failed" and e["plugin"] == "exploding" for e in logs)

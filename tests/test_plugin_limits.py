@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from decimal import Decimal
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -40,7 +41,11 @@ async def test_an_order_over_the_per_order_maximum_is_refused(make_gateway: Gate
     over = await gateway.place(item_id=1001, quantity=6)  # 59.40
     assert over.status == 403
     assert over.body["error"]["code"] == "order_limit_exceeded"
-    assert over.body["error"]["details"] == {"plugin": "limits", "field": "quantity"}
+    assert over.body["error"]["details"] == {
+        "plugin": "limits",
+        "field": "quantity",
+        "order_id": ANY,
+    }
     assert len(gateway.provider.sandbox.orders) == 1
     assert (await gateway.place(item_id=1001, quantity=6, account="partner")).status == 201
 

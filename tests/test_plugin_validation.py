@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -40,7 +41,7 @@ async def test_each_rule_names_its_field_and_nothing_reaches_the_provider(
     assert answer.status == 422, answer.body
     error = answer.body["error"]
     assert error["code"] == "invalid_order"
-    assert error["details"] == {"plugin": "validation", "field": field}
+    assert error["details"] == {"plugin": "validation", "field": field, "order_id": ANY}
     assert words in error["message"] and error["message"].startswith(field)
     assert gateway.provider.sandbox.orders == {}
 

@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from gateway.clock import isoformat_z
 from gateway.errors import (
     BadRequest,
     GatewayError,
@@ -26,6 +27,7 @@ from gateway.errors import (
     InvalidJson,
     PayloadTooLarge,
     RequestTimeout,
+    TenantDisabled,
     Unauthenticated,
     UnsupportedMediaType,
 )
@@ -254,12 +256,25 @@ def authenticate(request: web.Request) -> Tenant:
         raise Unauthenticated(
             "send your tenant token as 'Authorization: Bearer <token>'", headers=challenge
         )
-    tenant = request.app[TENANTS].authenticate(token.strip())
-    if tenant is None:
+    directory = request.app[TENANTS]
+    found = directory.credential(token.strip())
+    if found is None:
         raise Unauthenticated(
-            "this tenant token is not recognised (wrong, or rotated out); ask the operators",
+            "this tenant token is not recognised (wrong, revoked or rotated out); "
+            "ask the operators for a new one",
             headers=challenge,
         )
+    now = directory.clock.now()
+    if found.expires_at is not None and now >= found.expires_at:
+        raise Unauthenticated(
+            f"this token (id {found.token_id}) expired at {isoformat_z(found.expires_at)}; "
+            "ask the operators for a new one",
+            headers=challenge,
+        )
+    tenant = found.tenant
+    if tenant.disabled:
+        raise TenantDisabled(f"tenant {tenant.name!r} is disabled; ask the operators to enable it")
+    directory.used[found.token_id] = now
     request[TENANT] = tenant
     structlog.contextvars.bind_contextvars(tenant=tenant.name)
     return tenant

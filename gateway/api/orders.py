@@ -8,6 +8,7 @@ from gateway.api import params
 from gateway.api.edge import REQUEST_ID, authenticate, read_json
 from gateway.errors import Forbidden, InvalidField, NotFound
 from gateway.orders.ledger import OrderFilters
+from gateway.orders.outcomes import is_uuid
 from gateway.state import DESK
 from gateway.tenants import Tenant
 from gateway.views import order_view, unresolved_view
@@ -62,6 +63,22 @@ async def list_orders(request: web.Request) -> web.Response:
     return web.json_response(page)
 
 
+async def order_decisions(request: web.Request) -> web.Response:
+    """Each plugin hook that ran for the order, in order. A refused order has no order row,
+    only its trace: its own tenant and admins may read that."""
+    tenant = authenticate(request)
+    params.only(request.query, set())
+    order_id = request.match_info["order_id"]
+    desk = request.app[DESK]
+    if not is_uuid(order_id):
+        raise NotFound(f"no order {order_id} for tenant {tenant.name!r}")
+    owner, decisions = await desk.plugins.decisions.read(order_id)
+    refused_own = owner is not None and (owner == tenant.name or tenant.role.value == "admin")
+    if not refused_own and not await desk.reads.visible(tenant, order_id):
+        raise NotFound(f"no order {order_id} for tenant {tenant.name!r}")
+    return web.json_response({"data": decisions, "next_cursor": None})
+
+
 def _admin(request: web.Request) -> Tenant:
     tenant = authenticate(request)
     if tenant.role.value != "admin":
@@ -110,4 +127,5 @@ routes = [
     web.post("/v1/orders", place_order),
     web.get("/v1/orders", list_orders),
     web.get("/v1/orders/{order_id}", get_order),
+    web.get("/v1/orders/{order_id}/decisions", order_decisions),
 ]

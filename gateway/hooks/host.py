@@ -14,6 +14,7 @@ tenant.
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from aiohttp import web
 from gateway.config import ConfigError, PluginsConfig
 from gateway.errors import GatewayError, ProviderFailure
 from gateway.hooks import specs as hookspecs
+from gateway.hooks.decisions import DecisionLog, order_of
+from gateway.hooks.policies import TenantPolicies
 from gateway.plugin_api import (
     ENTRY_POINT_GROUP,
     PROJECT,
@@ -43,6 +46,16 @@ log = structlog.get_logger()
 # What a plugin's call into the gateway (a balance read, a transaction) may raise: not the
 # plugin's failure, so it reaches the tenant as itself (a 429 stays a retryable 503).
 PASSED_THROUGH = (ProviderFailure, StorageUnavailable)
+
+# Notification hooks about one order, traced with its decisions (the others name no order).
+_TRACED = {
+    "gateway_settle",
+    "gateway_order_accepted",
+    "gateway_order_rejected",
+    "gateway_order_settled",
+    "gateway_order_resolved",
+    "gateway_provider_webhook",
+}
 
 GATING = {
     "gateway_select_account",
@@ -111,10 +124,13 @@ class PluginHost:
                     "to plugins.enabled or remove the block",
                 )
         self.plugins: list[LoadedPlugin] = []
+        built: dict[str, Callable[..., Any]] = {}
+        base: dict[str, dict[str, Any]] = {}
         for name in config.enabled:
             factory, source = self._factory(name, available, factories or {})
             settings = dict(config.settings.get(name, {}))
             tenants = settings.pop("tenants", None)
+            built[name], base[name] = factory, dict(settings)
             if tenants is not None and (
                 not isinstance(tenants, list) or not all(isinstance(t, str) for t in tenants)
             ):
@@ -131,6 +147,8 @@ class PluginHost:
             self.manager.register(plugin.instance, name=plugin.name)
         self.manager.check_pending()
         self._by_name = {p.name: p for p in self.plugins}
+        self.policies = TenantPolicies(built, base)
+        self.decisions = DecisionLog()
 
     @staticmethod
     def _factory(
@@ -155,12 +173,20 @@ class PluginHost:
         self, database: Database, clock: Any, balance: Callable[[str], Awaitable[Decimal]]
     ) -> None:
         await _migrate(database, self.plugins)
+
+        def context(name: str) -> PluginContext:
+            return PluginContext(clock, database, name, balance)
+
         for plugin in self.plugins:
             start = getattr(plugin.instance, "start", None)
             if start is not None:
-                await _maybe_await(start(PluginContext(clock, database, plugin.name, balance)))
+                await _maybe_await(start(context(plugin.name)))
+        await self.policies.start(context)
+        self.decisions.start(database, clock)
 
     async def stop(self) -> None:
+        await self.decisions.stop()
+        await self.policies.stop()
         for plugin in reversed(self.plugins):
             stop = getattr(plugin.instance, "stop", None)
             if stop is not None:
@@ -176,6 +202,7 @@ class PluginHost:
                 "name": p.name,
                 "source": p.source,
                 "tenants": sorted(p.tenants) if p.tenants else "all",
+                "settings": self.policies.base(p.name),
                 "hooks": sorted(
                     impl_name
                     for impl_name in dir(hookspecs)
@@ -191,29 +218,74 @@ class PluginHost:
 
     # --- calling --------------------------------------------------------------------
 
+    def mode(self, tenant: str | None, plugin: str) -> str:
+        """How `plugin` runs for `tenant`: its policy's mode, else the config's word."""
+        if tenant is not None:
+            rule = self.policies.rule(tenant, plugin)
+            if rule is not None:
+                return rule.mode
+        return self.configured_mode(tenant, plugin)
+
+    def configured_mode(self, tenant: str | None, plugin: str) -> str:
+        return "enforce" if self._by_name[plugin].active_for(tenant) else "off"
+
     def _impls(
         self, hook: str, tenant: str | None
-    ) -> Iterator[tuple[str, Callable[..., Any], list[str]]]:
+    ) -> Iterator[tuple[str, Callable[..., Any], list[str], str]]:
         caller = getattr(self.manager.hook, hook)
         for impl in reversed(caller.get_hookimpls()):
-            if self._by_name[impl.plugin_name].active_for(tenant):
-                yield impl.plugin_name, impl.function, list(impl.argnames)
+            name = impl.plugin_name
+            mode = self.mode(tenant, name)
+            if mode == "off":
+                continue
+            function = impl.function
+            rule = self.policies.rule(tenant, name) if tenant is not None else None
+            if rule is not None and rule.instance is not None:
+                function = getattr(rule.instance, function.__name__)
+            yield name, function, list(impl.argnames), mode
+
+    def _note(
+        self, kwargs: dict[str, Any], tenant: str | None, name: str, hook: str, outcome: str,
+        mode: str, started: float, code: str | None = None, message: str | None = None,
+    ) -> None:  # fmt: skip
+        self.decisions.note(
+            order_of(kwargs), tenant, name, hook, outcome, mode, time.perf_counter() - started,
+            code, message,
+        )  # fmt: skip
 
     async def gate(self, hook: str, tenant: str, /, **kwargs: Any) -> Any:
-        """Run a gating hook; the first non-None result is returned (for firstresult hooks)."""
+        """Run a gating hook; the first non-None result is returned (for firstresult hooks).
+        A plugin in shadow mode is run and traced, and nothing it says changes the order."""
         assert hook in GATING
-        for name, function, argnames in self._impls(hook, tenant):
+        for name, function, argnames, mode in self._impls(hook, tenant):
+            started = time.perf_counter()
+            shadow = mode == "shadow"
             try:
                 result = await _maybe_await(function(*[kwargs[a] for a in argnames]))
             except Reject as reject:
+                outcome = "would_reject" if shadow else "rejected"
+                self._note(
+                    kwargs, tenant, name, hook, outcome, mode, started, reject.code, reject.message
+                )
+                if shadow:
+                    continue
                 raise PluginRejected(name, reject) from None
             except PASSED_THROUGH:
                 raise  # the provider's or the database's own answer keeps its meaning
             except Exception:
-                log.exception("plugin_failed", plugin=name, hook=hook)
+                log.exception("plugin_failed", plugin=name, hook=hook, mode=mode)
+                self._note(kwargs, tenant, name, hook, "failed", mode, started)
+                if shadow:
+                    continue
                 raise PluginFailed(name) from None
-            if result is not None and hook == "gateway_select_account":
-                return result
+            if hook == "gateway_select_account" and result is not None:
+                said = f"would select account {result!r}" if shadow else f"account {result!r}"
+                self._note(kwargs, tenant, name, hook, "selected", mode, started, None, said)
+                if not shadow:
+                    return result
+                continue
+            outcome = "reserved" if hook == "gateway_reserve" else "allowed"
+            self._note(kwargs, tenant, name, hook, outcome, mode, started)
         return None
 
     async def notify(self, hook: str, tenant: str | None, /, **kwargs: Any) -> None:
@@ -224,7 +296,8 @@ class PluginHost:
         like any other, instead of failing the whole transaction."""
         assert hook not in GATING
         inline = getattr(kwargs.get("transaction"), "run_inline", None)
-        for name, function, argnames in self._impls(hook, tenant):
+        for name, function, argnames, mode in self._impls(hook, tenant):
+            started = time.perf_counter()
             try:
                 result = function(*[kwargs[a] for a in argnames])
                 if inline is not None and inspect.isawaitable(result):
@@ -233,11 +306,18 @@ class PluginHost:
                     await _maybe_await(result)
             except Exception:
                 log.exception("plugin_notification_failed", plugin=name, hook=hook)
+                outcome = "failed"
+            else:
+                outcome = "settled" if hook == "gateway_settle" else "notified"
+            if hook in _TRACED:
+                self._note(kwargs, tenant, name, hook, outcome, mode, started)
 
     @asynccontextmanager
     async def around_provider_call(self, tenant: str, /, **kwargs: Any) -> Any:
+        hook = "gateway_wrap_provider_call"
         async with AsyncExitStack() as stack:
-            for name, function, argnames in self._impls("gateway_wrap_provider_call", tenant):
+            for name, function, argnames, mode in self._impls(hook, tenant):
+                started = time.perf_counter()
                 try:
                     manager = function(*[kwargs[a] for a in argnames])
                     if manager is None:
@@ -250,17 +330,29 @@ class PluginHost:
                         )
                     await stack.enter_async_context(manager)
                 except Reject as reject:
+                    shadow = mode == "shadow"
+                    outcome = "would_reject" if shadow else "rejected"
+                    self._note(
+                        kwargs, tenant, name, hook, outcome, mode, started,
+                        reject.code, reject.message,
+                    )  # fmt: skip
+                    if shadow:
+                        continue
                     raise PluginRejected(name, reject) from None
                 except PASSED_THROUGH:
                     raise
                 except Exception:
-                    log.exception("plugin_failed", plugin=name, hook="gateway_wrap_provider_call")
+                    log.exception("plugin_failed", plugin=name, hook=hook, mode=mode)
+                    self._note(kwargs, tenant, name, hook, "failed", mode, started)
+                    if mode == "shadow":
+                        continue
                     raise PluginFailed(name) from None
+                self._note(kwargs, tenant, name, hook, "allowed", mode, started)
             yield
 
     def routes(self) -> list[web.RouteDef]:
         collected: list[web.RouteDef] = []
-        for name, function, _ in self._impls("gateway_routes", None):
+        for name, function, _, _ in self._impls("gateway_routes", None):
             for route in function() or []:
                 if not isinstance(route, web.RouteDef):
                     raise ConfigError(

@@ -11,7 +11,9 @@ Calling rules (the same for every hook):
 - Notification hooks (all others) never break an order: an exception is
   logged with the plugin's name and the next implementation runs.
 - A plugin enabled only for some tenants (`tenants = [...]` in its settings
-  block) is skipped for the others, in every hook that concerns an order.
+  block), or whose policy for a tenant is `off`, is skipped for that tenant in
+  every hook that concerns an order. In `shadow` mode it runs, and a refusal
+  or a failure is only recorded in the order's decision trace.
 - Arguments may be added to a hook, never renamed; an implementation may
   take any subset of them.
 
@@ -31,6 +33,7 @@ from aiohttp import web
 
 from gateway.plugin_api import (
     PROJECT,
+    AdminChange,
     OrderIntent,
     OrderRecord,
     PlaceRequest,
@@ -102,6 +105,11 @@ def gateway_delivery_exhausted(
     tenant: str, subscription_id: str, message_id: str, event_type: str
 ) -> None:
     """A tenant delivery went to the dead letter (notification)."""
+
+
+@hookspec
+def gateway_admin_change(change: AdminChange) -> None:
+    """An admin changed a tenant, a token or a policy (notification; runs for every plugin)."""
 
 
 @hookspec

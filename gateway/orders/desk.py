@@ -20,7 +20,6 @@ later state to `unknown`.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,7 +41,7 @@ from gateway.errors import (
 from gateway.hooks.host import PluginHost
 from gateway.metrics import Metrics
 from gateway.orders.instances import Instance
-from gateway.orders.intents import estimate, new_reference, request_hash
+from gateway.orders.intents import new_intent, new_reference, request_hash
 from gateway.orders.keys import Claim, KeyClaim
 from gateway.orders.ledger import Ledger
 from gateway.orders.outcomes import Outcomes
@@ -217,38 +216,20 @@ class OrderDesk:
             loaded = True
         except CatalogUnavailable:
             item, loaded = None, False
-        return OrderIntent(
-            order_id=str(uuid.uuid4()),
-            tenant=tenant,
-            account=account,
-            currency=self.currencies[account],
-            request=request,
-            item=item,
-            catalog_loaded=loaded,
-            estimate=estimate(item, request.quantity),
-            request_id=structlog.contextvars.get_contextvars().get("request_id"),
-            at=self.clock.now(),
-        )
-
-    def _settlement(self, intent: OrderIntent, kind: str, **values: Any) -> Settlement:
-        return Settlement(
-            kind=kind,
-            order_id=intent.order_id,
-            tenant=intent.tenant.name,
-            account=intent.account,
-            currency=intent.currency,
-            **values,
-        )
+        currency = self.currencies[account]
+        return new_intent(tenant, account, currency, request, item, loaded, self.clock.now())
 
     async def _refused(self, intent: OrderIntent, exc: GatewayError, reserved: bool) -> None:
         if reserved:
             await self.plugins.notify(
                 "gateway_settle",
                 intent.tenant.name,
-                settlement=self._settlement(intent, "released"),
+                settlement=released(intent),
                 transaction=None,
             )
         by = getattr(exc, "plugin", None) or "provider"
+        if by != "provider":  # where to read each plugin's word on it
+            exc.details.setdefault("order_id", intent.order_id)
         rejection = Rejection(by, exc.code, exc.message, exc.status, exc.details.get("field"))
         self.metrics.orders.labels(account=intent.account, outcome="rejected").inc()
         await self.plugins.notify(
@@ -265,6 +246,22 @@ class OrderDesk:
         held: list[str] | None = None,
     ) -> Answer:
         intent = await self._intent(tenant, account, request)
+        decisions = self.plugins.decisions
+        decisions.begin(intent.order_id, tenant.name)  # one trace row for the whole placement
+        try:
+            return await self._place_intent(tenant, intent, digest, key, held)
+        finally:
+            decisions.close(intent.order_id)
+
+    async def _place_intent(
+        self,
+        tenant: Tenant,
+        intent: OrderIntent,
+        digest: str,
+        key: str | None,
+        held: list[str] | None,
+    ) -> Answer:
+        request, account = intent.request, intent.account
         try:
             await self.plugins.gate("gateway_validate_order", tenant.name, intent=intent)
         except GatewayError as exc:
@@ -388,6 +385,12 @@ class OrderDesk:
             self.metrics.orders.labels(account=record.account, outcome="placed").inc()
             log.info("order_placed", order_id=stored.id, provider_order_id=stored.provider_order_id)
         return self._as_answer(stored)
+
+
+def released(intent: OrderIntent) -> Settlement:
+    """Nothing will be charged for this order: its reservation goes."""
+    tenant, account = intent.tenant.name, intent.account
+    return Settlement("released", intent.order_id, tenant, account, intent.currency)
 
 
 def _error_body(exc: GatewayError) -> dict[str, Any]:

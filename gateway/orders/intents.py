@@ -6,9 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import uuid
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+import structlog
+
 from gateway.domain import CatalogItem, PlaceRequest
+from gateway.plugin_api import OrderIntent
+from gateway.tenants import Tenant
 
 CENT = Decimal("0.01")
 
@@ -39,3 +45,27 @@ def estimate(item: CatalogItem | None, quantity: Decimal | None) -> Decimal | No
         return None
     units = quantity if quantity is not None else Decimal(1)
     return (item.price * units).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def new_intent(
+    tenant: Tenant,
+    account: str,
+    currency: str,
+    request: PlaceRequest,
+    item: CatalogItem | None,
+    catalog_loaded: bool,
+    at: datetime,
+) -> OrderIntent:
+    """The order as the hooks see it, with its id from the start (a refused one keeps it)."""
+    return OrderIntent(
+        order_id=str(uuid.uuid4()),
+        tenant=tenant,
+        account=account,
+        currency=currency,
+        request=request,
+        item=item,
+        catalog_loaded=catalog_loaded,
+        estimate=estimate(item, request.quantity),
+        request_id=structlog.contextvars.get_contextvars().get("request_id"),
+        at=at,
+    )

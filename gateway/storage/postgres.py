@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -62,9 +62,17 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 class PostgresDatabase:
     engine = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        timeout: float,
+        dsn: str = "",
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self._pool = pool
         self._timeout = timeout
+        self._dsn = dsn
+        self._settings = settings or {}
 
     @classmethod
     async def open(
@@ -95,7 +103,7 @@ class PostgresDatabase:
             reset=_keep_session,
             timeout=limit,  # to connect
         )
-        return cls(pool, limit)
+        return cls(pool, limit, dsn, settings)
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
         return await self._run(lambda tx: tx.fetchrow(sql, *args), begin=False)
@@ -122,6 +130,18 @@ class PostgresDatabase:
 
     async def ping(self) -> None:
         await self.fetchrow("SELECT 1 AS ok")
+
+    async def listen(self, channel: str, callback: Callable[[str], None]) -> asyncpg.Connection:
+        """A connection of its own, LISTENing on `channel` (a pooled one would be handed to
+        others); `callback(payload)` runs on each NOTIFY. Close it to stop."""
+        try:
+            conn = await asyncpg.connect(
+                self._dsn, timeout=self._timeout, server_settings=self._settings
+            )
+            await conn.add_listener(channel, lambda _c, _pid, _ch, payload: callback(payload))
+        except _PG_UNAVAILABLE as exc:
+            raise StorageUnavailable(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc
+        return conn
 
     async def close(self) -> None:
         await self._pool.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -24,7 +25,11 @@ async def test_listed_items_pass_and_others_are_refused(plugin_harness: Harness)
         refused = await gw.place("shop", item_id=1002)
         assert refused.status == 403
         assert refused.body["error"]["code"] == "item_not_allowed"
-        assert refused.body["error"]["details"] == {"plugin": "allowlist", "field": "item_id"}
+        assert refused.body["error"]["details"] == {
+            "plugin": "allowlist",
+            "field": "item_id",
+            "order_id": ANY,
+        }
         assert "its list: 1001" in refused.body["error"]["message"]
 
 

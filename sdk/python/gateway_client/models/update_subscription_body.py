@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+
+from ..models.event_type import EventType
+from ..models.subscription_state import SubscriptionState
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="UpdateSubscriptionBody")
+
+
+@_attrs_define
+class UpdateSubscriptionBody:
+    url: str | Unset = UNSET
+    """ An http:// or https:// URL the operator's destination rules allow (no user info); anything else is 422
+    `destination_not_allowed`. """
+    event_types: list[EventType] | Unset = UNSET
+    """ empty means all """
+    scope: str | Unset = UNSET
+    """ `own`, or `account:<name>` for observers and admins """
+    state: SubscriptionState | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        url = self.url
+
+        event_types: list[str] | Unset = UNSET
+        if not isinstance(self.event_types, Unset):
+            event_types = []
+            for event_types_item_data in self.event_types:
+                event_types_item = event_types_item_data.value
+                event_types.append(event_types_item)
+
+        scope = self.scope
+
+        state: str | Unset = UNSET
+        if not isinstance(self.state, Unset):
+            state = self.state.value
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update({})
+        if url is not UNSET:
+            field_dict["url"] = url
+        if event_types is not UNSET:
+            field_dict["event_types"] = event_types
+        if scope is not UNSET:
+            field_dict["scope"] = scope
+        if state is not UNSET:
+            field_dict["state"] = state
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        url = d.pop("url", UNSET)
+
+        _event_types = d.pop("event_types", UNSET)
+        event_types: list[EventType] | Unset = UNSET
+        if _event_types is not UNSET:
+            event_types = []
+            for event_types_item_data in _event_types:
+                event_types_item = EventType(event_types_item_data)
+
+                event_types.append(event_types_item)
+
+        scope = d.pop("scope", UNSET)
+
+        _state = d.pop("state", UNSET)
+        state: SubscriptionState | Unset
+        if isinstance(_state, Unset):
+            state = UNSET
+        else:
+            state = SubscriptionState(_state)
+
+        update_subscription_body = cls(
+            url=url,
+            event_types=event_types,
+            scope=scope,
+            state=state,
+        )
+
+        return update_subscription_body
