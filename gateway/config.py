@@ -110,6 +110,7 @@ class Config:
     provider_event_retention_hours: float = 720.0
     # Rows deleted per statement past retention: short transactions beside the orders.
     retention_batch_rows: int = 500
+    decision_retention_days: float = 90.0
     token_renew_margin_seconds: float = 300.0
     # How long after it was asked for an order whose outcome is unknown may still be placed
     # by re-sending it; past this it waits for an operator (docs/operations.md).
@@ -163,7 +164,7 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
         "gateway",
         {
             "idempotency_ttl_hours", "token_renew_margin_seconds", "resend_window_seconds",
-            "provider_event_retention_hours", "retention_batch_rows",
+            "provider_event_retention_hours", "retention_batch_rows", "decision_retention_days",
         },
     )  # fmt: skip
     ttl = _number(gateway, "gateway", "idempotency_ttl_hours", 24.0)
@@ -180,6 +181,12 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
         raise ConfigError(
             "gateway.retention_batch_rows",
             "between 1 and 10000 rows: each batch is one short transaction",
+        )
+    decisions = _number(gateway, "gateway", "decision_retention_days", 90.0)
+    if decisions < 1:
+        raise ConfigError(
+            "gateway.decision_retention_days",
+            "at least 1: a refused order's tenant reads why in its trace",
         )
     margin = _number(gateway, "gateway", "token_renew_margin_seconds", 300.0)
     window = _number(gateway, "gateway", "resend_window_seconds", 3600.0)
@@ -217,6 +224,7 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
         idempotency_ttl_hours=ttl,
         provider_event_retention_hours=events,
         retention_batch_rows=batch,
+        decision_retention_days=decisions,
         token_renew_margin_seconds=margin,
         resend_window_seconds=window,
     )

@@ -11,7 +11,9 @@ statement, oldest first, each statement on an index (migration 0006):
   are kept only to recognise the provider's retries, which stop within minutes;
 - delivered and cancelled messages, with their attempts, once
   `[webhooks] message_retention_hours` old: the delivery log answers "was it
-  sent?" for that long; their payloads went after `payload_retention_hours`.
+  sent?" for that long; their payloads went after `payload_retention_hours`;
+- orders' decision traces once `[gateway] decision_retention_days` old: they
+  answer "why was it refused?" while someone still asks.
 
 Pending and failed messages, orders, subscriptions and gateway processes are
 never deleted here. Then the plugins' `gateway_housekeeping` hook runs, so that
@@ -44,6 +46,10 @@ _OLD_KEYS = (
     "SELECT tenant, idem_key FROM idempotency_keys WHERE created_at < $1"
     " ORDER BY created_at LIMIT $2)"
 )
+_OLD_DECISIONS = (
+    "DELETE FROM order_decisions WHERE at < $1 AND id IN ("
+    "SELECT id FROM order_decisions WHERE at < $1 ORDER BY at LIMIT $2)"
+)
 _OLD_EVENTS = (
     "DELETE FROM provider_events WHERE received_at < $1 AND id IN ("
     "SELECT id FROM provider_events WHERE received_at < $1 ORDER BY received_at LIMIT $2)"
@@ -65,6 +71,7 @@ class Retention:
     messages: timedelta
     payloads: timedelta
     batch: int
+    decisions: timedelta = timedelta(days=90)
 
     @classmethod
     def of(cls, config: Config) -> Retention:
@@ -75,6 +82,7 @@ class Retention:
             messages=timedelta(hours=hooks.message_retention_hours),
             payloads=timedelta(hours=hooks.payload_retention_hours),
             batch=config.retention_batch_rows,
+            decisions=timedelta(days=config.decision_retention_days),
         )
 
 
@@ -105,6 +113,9 @@ class Housekeeping:
                 self.db, _OLD_EVENTS, stamp(now - kept.provider_events), batch=batch
             ),
         }
+        swept["order_decisions"] = await in_batches(
+            self.db, _OLD_DECISIONS, stamp(now - kept.decisions), batch=batch
+        )
         swept["messages"], swept["delivery_attempts"] = await self._messages(
             stamp(now - kept.messages)
         )

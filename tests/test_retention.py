@@ -18,7 +18,7 @@ from order_gateway_plugins import audit, limits
 from gateway.config import ConfigError
 from gateway.hooks.host import PluginHost
 from gateway.orders import keys
-from gateway.retention import _OLD_EVENTS, _OLD_KEYS, _OLD_MESSAGES
+from gateway.retention import _OLD_DECISIONS, _OLD_EVENTS, _OLD_KEYS, _OLD_MESSAGES
 from gateway.state import DATABASE, DISPATCHER, HOUSEKEEPING, LEDGER, PLUGINS
 from gateway.storage import Database, Transaction
 from gateway.storage.sweep import Swept
@@ -43,6 +43,7 @@ def plugin(gateway: Gateway, name: str) -> Any:
 async def sweep(gateway: Gateway) -> dict[str, Swept]:
     """One housekeeping turn, with every audit record queued so far written first."""
     await plugin(gateway, "audit").flush()
+    await gateway.app[PLUGINS].decisions.flush()
     return await gateway.app[HOUSEKEEPING].run_once()
 
 
@@ -274,6 +275,8 @@ async def test_every_kind_is_deleted_a_batch_at_a_time(
     # accepted, webhook, settled: 5 each; and the config's tenants applied on the first start
     assert await count(db, "audit_records") == 16
 
+    await gateway.app[PLUGINS].decisions.flush()
+    decisions = await count(db, "order_decisions")
     statements: list[tuple[str, int]] = []  # each DELETE run alone, and what it deleted
     execute = db.execute
 
@@ -297,8 +300,11 @@ async def test_every_kind_is_deleted_a_batch_at_a_time(
     assert runs("audit_records") == [2] * 8 + [0]
     assert runs("limits_reservations") == [2, 2, 1]
     assert runs("limits_spend") == [1, 1]  # the day's row, then the month's
+    traced = runs("order_decisions")  # each order's placement, its completion, ...
+    assert sum(traced) == decisions >= 10 and set(traced[:-1]) == {2} and traced[-1] < 2
     for table in ("idempotency_keys", "provider_events", "messages", "delivery_attempts",
-                  "audit_records", "limits_reservations", "limits_spend"):  # fmt: skip
+                  "audit_records", "limits_reservations", "limits_spend",
+                  "order_decisions"):  # fmt: skip
         assert await count(db, table) == 0, table
     assert await count(db, "orders") == 5 and await count(db, "subscriptions") == 1
 
@@ -333,6 +339,7 @@ async def test_the_retention_statements_read_an_index_oldest_first(gateway: Gate
     statements = [
         (_OLD_KEYS, (now, 500)),
         (_OLD_EVENTS, (now, 500)),
+        (_OLD_DECISIONS, (now, 500)),
         (_OLD_MESSAGES, (now, "delivered", 500)),
         (audit._FORGET, (now, 500)),
         (limits._FORGET_RESERVATIONS, ("2026-03-11T00:00:00+00:00", 500)),
@@ -352,6 +359,7 @@ async def test_the_retention_statements_read_an_index_oldest_first(gateway: Gate
         ({"webhooks": {"message_retention_hours": 100}}, "webhooks.message_retention_hours"),
         ({"provider_event_retention_hours": 1}, "gateway.provider_event_retention_hours"),
         ({"retention_batch_rows": 0}, "gateway.retention_batch_rows"),
+        ({"decision_retention_days": 0}, "gateway.decision_retention_days"),
         ({"plugins": {"audit": {"retention_days": 0}}}, "plugins.audit.retention_days"),
         ({"plugins": {"limits": {"retention_days": 31}}}, "plugins.limits.retention_days"),
     ],
@@ -370,6 +378,7 @@ def test_the_defaults_are_a_day_a_month_and_a_year() -> None:
     assert config.idempotency_ttl_hours == 24
     assert config.provider_event_retention_hours == config.webhooks.message_retention_hours == 720
     assert config.retention_batch_rows == 500
+    assert config.decision_retention_days == 90
     host = PluginHost(config.plugins)
     assert plugin_of(host, "audit").retention == timedelta(days=365)
     assert plugin_of(host, "limits").retention == timedelta(days=90)

@@ -136,6 +136,11 @@ class DecisionLog:
         for order_id in list(self._open):
             self.close(order_id)
 
+    async def flush(self) -> None:
+        """Queue every open trace and wait until what is queued is written."""
+        self.close_all()
+        await self._writer.flush()
+
     async def read(self, order_id: str) -> tuple[str | None, list[dict[str, Any]]]:
         """(the order's tenant, its decisions in the order they were made)."""
         self.close(order_id)
