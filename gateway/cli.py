@@ -65,6 +65,14 @@ def _config_runner(args: argparse.Namespace) -> Callable[[argparse.Namespace], i
     return subcommands.run_config_check
 
 
+def _run_orders(args: argparse.Namespace) -> int:
+    if args.orders_command in ("show", "decisions"):
+        from gateway.remote import run_remote_orders
+
+        return run_remote_orders(args)
+    return subcommands.run_orders(args)
+
+
 def _run_tenants(args: argparse.Namespace) -> int:
     from gateway.admin.commands import run_tenants
 
@@ -209,6 +217,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     o_list.add_argument("--config", **_config_option())
     o_list.add_argument("--limit", type=int, default=500)
     o_list.add_argument("--json", action="store_true", help="one JSON object per line")
+    for name, what in (
+        ("show", "one order, as its tenant sees it"),
+        ("decisions", "each plugin hook that ran for an order, in order"),
+    ):
+        remote = order_commands.add_parser(name, help=f"{what} (from a running gateway)")
+        remote.add_argument("order_id")
+        url = os.environ.get("GATEWAY_URL")
+        remote.add_argument(
+            "--url", default=url, required=not url,
+            help="the gateway's URL (default: $GATEWAY_URL); your token in $GATEWAY_TOKEN",
+        )  # fmt: skip
     o_resolve = order_commands.add_parser(
         "resolve",
         help="after looking the order's reference up in the provider's dashboard: "
@@ -291,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "tenants": _run_tenants,
             "plugins": subcommands.run_plugins,
             "deliveries": subcommands.run_deliveries,
-            "orders": subcommands.run_orders,
+            "orders": _run_orders,
             "seal": subcommands.run_seal,
             "sandbox": subcommands.run_sandbox,
             "codegen": subcommands.run_codegen,

@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import httpx
@@ -207,7 +208,10 @@ def test_config_diff_and_apply_sync_the_file_into_the_database(
 
 
 def test_serve_runs_the_gateway_from_its_config_in_front_of_a_sandbox(
-    example: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    example: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["tenants", "add", "games", "--config", str(example), "--accounts", "main"]) == 0
     token = capsys.readouterr().out.strip()
@@ -223,6 +227,19 @@ def test_serve_runs_the_gateway_from_its_config_in_front_of_a_sandbox(
             listed = httpx.get(f"{base}/v1/orders", headers=headers).json()
             assert [o["id"] for o in listed["data"]] == [placed.json()["id"]]
             assert httpx.get(f"{base}/readyz").status_code == 200
+            # the CLI as a tenant, through the generated SDK
+            monkeypatch.setenv("GATEWAY_TOKEN", token)
+            order_id = placed.json()["id"]
+            assert main(["orders", "show", order_id, "--url", base]) == 0
+            shown = json.loads(capsys.readouterr().out)
+            assert shown["id"] == order_id and shown["price"] == "9.90"
+            assert main(["orders", "decisions", order_id, "--url", base]) == 0
+            trace = capsys.readouterr().out.splitlines()
+            assert "validation" in trace[0] and "gateway_validate_order" in trace[0]
+            assert "allowed" in trace[0] and "enforce" in trace[0]
+            assert any("limits" in line and "reserved" in line for line in trace)
+            assert main(["orders", "show", str(uuid.uuid4()), "--url", base]) == 1
+            assert "error: not_found: no order" in capsys.readouterr().err
     assert (tmp_path / "gateway.sqlite3").exists()
 
 
