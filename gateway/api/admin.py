@@ -5,6 +5,12 @@ Each handler reads and checks its body, then hands the change to
 `config apply` use it too). An admin may not disable, demote or delete its
 own tenant, nor revoke the token it is calling with: another admin must,
 so that nobody locks the last door by accident.
+
+An admin's reach is its accounts, as for orders and the audit trail: it
+manages the tenants all of whose accounts it holds, and grants only those
+accounts. Otherwise an admin of one account could onboard itself a tenant
+on another's and read that account's orders. A tenant out of reach is a
+404, as an order of another account is.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ from typing import Any
 from aiohttp import web
 
 from gateway.admin.service import MAX_LABEL, Admin, tenant_view, token_view
+from gateway.admin.store import TenantRecord
 from gateway.api import params
 from gateway.api.edge import TENANTS, authenticate, read_json
 from gateway.config import Role
-from gateway.errors import BadRequest, Conflict, Forbidden, InvalidField
+from gateway.errors import BadRequest, Conflict, Forbidden, InvalidField, NotFound
 from gateway.state import ADMIN, PLUGINS
 from gateway.tenants import Tenant
 
@@ -34,6 +41,31 @@ def _admin(request: web.Request) -> tuple[Tenant, Admin]:
 
 def _actor(tenant: Tenant) -> str:
     return f"admin:{tenant.name}"
+
+
+def _grantable(actor: Tenant, admin: Admin, accounts: tuple[str, ...]) -> None:
+    """(An account that does not exist at all is the service's 400, naming the real ones.)"""
+    beyond = [a for a in accounts if a not in actor.accounts and a in admin.accounts]
+    if beyond:
+        raise Forbidden(
+            f"admin {actor.name!r} may grant only its own accounts ({', '.join(actor.accounts)}),"
+            f" not {beyond[0]!r}",
+            details={"field": "accounts"},
+        )
+
+
+def _in_reach(actor: Tenant, record: TenantRecord) -> bool:
+    return set(record.accounts) <= set(actor.accounts)
+
+
+async def _tenant(request: web.Request) -> tuple[Tenant, Admin, TenantRecord]:
+    """The tenant the path names, if the calling admin reaches it."""
+    actor, admin = _admin(request)
+    name = request.match_info["name"]
+    record = await admin.tenant(name)
+    if not _in_reach(actor, record):
+        raise NotFound(f"no tenant named {name!r} on your accounts")
+    return actor, admin, record
 
 
 async def _object(request: web.Request, allowed: set[str]) -> dict[str, Any]:
@@ -85,8 +117,10 @@ async def create_tenant(request: web.Request) -> web.Response:
     if not isinstance(name, str):
         raise InvalidField("name", 'required: the tenant\'s name, such as "shop"')
     label, expires = _token_fields(body, "first token")
+    accounts = _accounts(body)
+    _grantable(actor, admin, accounts)
     record, token, secret = await admin.create_tenant(
-        _actor(actor), name, _role(body, "tenant"), _accounts(body),
+        _actor(actor), name, _role(body, "tenant"), accounts,
         _optional_str(body, "default_account"), label, expires,
     )  # fmt: skip
     view = tenant_view(record)
@@ -95,26 +129,26 @@ async def create_tenant(request: web.Request) -> web.Response:
 
 
 async def list_tenants(request: web.Request) -> web.Response:
-    _, admin = _admin(request)
+    actor, admin = _admin(request)
     params.only(request.query, set())
     snapshot = await admin.snapshot()
-    return web.json_response(
-        {"data": [tenant_view(t) for t in snapshot.tenants.values()], "next_cursor": None}
-    )
+    reached = [tenant_view(t) for t in snapshot.tenants.values() if _in_reach(actor, t)]
+    return web.json_response({"data": reached, "next_cursor": None})
 
 
 async def get_tenant(request: web.Request) -> web.Response:
-    _, admin = _admin(request)
-    return web.json_response(tenant_view(await admin.tenant(request.match_info["name"])))
+    _, _, record = await _tenant(request)
+    return web.json_response(tenant_view(record))
 
 
 async def update_tenant(request: web.Request) -> web.Response:
-    actor, admin = _admin(request)
-    name = request.match_info["name"]
+    actor, admin, record = await _tenant(request)
+    name = record.name
     body = await _object(request, {"accounts", "default_account", "role", "disabled"})
     values: dict[str, Any] = {}
     if "accounts" in body:
         values["accounts"] = _accounts(body)
+        _grantable(actor, admin, values["accounts"])
     if "default_account" in body:
         values["default_account"] = _optional_str(body, "default_account")
     if "role" in body:
@@ -134,8 +168,8 @@ async def update_tenant(request: web.Request) -> web.Response:
 
 
 async def delete_tenant(request: web.Request) -> web.Response:
-    actor, admin = _admin(request)
-    name = request.match_info["name"]
+    actor, admin, record = await _tenant(request)
+    name = record.name
     if name == actor.name:
         raise Conflict("an admin may not delete its own tenant; ask another admin")
     await admin.delete_tenant(_actor(actor), name)
@@ -143,16 +177,15 @@ async def delete_tenant(request: web.Request) -> web.Response:
 
 
 async def create_token(request: web.Request) -> web.Response:
-    actor, admin = _admin(request)
-    name = request.match_info["name"]
+    actor, admin, record = await _tenant(request)
+    name = record.name
     label, expires = _token_fields(await _object(request, {"label", "expires_at"}), "token")
     token, secret = await admin.add_token(_actor(actor), name, label, expires)
     return web.json_response({**token_view(token), "token": secret}, status=201)
 
 
 async def list_tokens(request: web.Request) -> web.Response:
-    _, admin = _admin(request)
-    record = await admin.tenant(request.match_info["name"])
+    _, _, record = await _tenant(request)
     used = request.app[TENANTS].used
     return web.json_response(
         {"data": [token_view(t, used.get(t.id)) for t in record.tokens], "next_cursor": None}
@@ -160,8 +193,8 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    actor, admin = _admin(request)
-    name, ident = request.match_info["name"], request.match_info["token_id"]
+    actor, admin, record = await _tenant(request)
+    name, ident = record.name, request.match_info["token_id"]
     presented = request.headers.get("Authorization", "").partition(" ")[2].strip()
     current = request.app[TENANTS].credential(presented)
     if current is not None and current.token_id == ident:
@@ -171,14 +204,13 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 
 async def get_policy(request: web.Request) -> web.Response:
-    _, admin = _admin(request)
-    record = await admin.tenant(request.match_info["name"])
+    _, admin, record = await _tenant(request)
     return web.json_response(admin.policy(record, request.match_info["plugin"]))
 
 
 async def put_policy(request: web.Request) -> web.Response:
-    actor, admin = _admin(request)
-    name, plugin = request.match_info["name"], request.match_info["plugin"]
+    actor, admin, record = await _tenant(request)
+    name, plugin = record.name, request.match_info["plugin"]
     body = await _object(request, {"mode", "settings"})
     mode = body.get("mode")
     if not isinstance(mode, str):
