@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import errno
 import signal
 from collections.abc import Awaitable, Callable
@@ -68,6 +69,23 @@ async def start(
     return runner, site.port
 
 
+def pin_mmap_threshold() -> None:
+    """Keep glibc's malloc from growing the heap with freed socket buffers.
+
+    glibc raises its mmap threshold to the size of any mmapped block freed; from then on
+    asyncio's 256 KiB read buffers (one per socket read, shrunk to what arrived) are cut
+    from the heap, and their small survivors pin the freed pages around them. On
+    PostgreSQL (a socket read per query) RSS grew ~7 MB per 100k orders, all of it free
+    heap (mallinfo2) and none of it Python objects (tracemalloc), and malloc_trim gave
+    it all back. Pinned at glibc's default of 128 KiB, large buffers stay in mmap and
+    return to the system when freed. The environment's MALLOC_MMAP_THRESHOLD_ does the
+    same; where the C library is not glibc, nothing is done."""
+    try:
+        ctypes.CDLL(None).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 async def serve(
     app: web.Application,
     host: str,
@@ -76,6 +94,7 @@ async def serve(
     limits: ServerConfig | None = None,
 ) -> None:
     """Serve one app until SIGINT or SIGTERM; `announce` gets the bound port first."""
+    pin_mmap_threshold()
     runner, bound = await start(app, host, port, limits)
     announce(bound)
     try:

@@ -17,26 +17,20 @@ import asyncio
 import contextvars
 import itertools
 import json
+import threading
 import uuid
-from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway.clock import Clock, SystemClock, isoformat_z, stamp
 from gateway.storage import Database
 from gateway.storage.queued import QueuedWriter
 
-
-@dataclass(frozen=True)
-class Decision:
-    plugin: str
-    hook: str
-    outcome: str
-    mode: str
-    duration_ms: float
-    at: str  # RFC 3339
-    code: str | None = None
-    message: str | None = None
-
+# One decision as kept until it is written: (plugin, hook, outcome, mode, duration_ms,
+# at as POSIX seconds, code, message). A tuple, formatted only when read: the trace is
+# written for every order, so what it costs is paid on every placement.
+Decision = tuple[str, str, str, str, float, float, str | None, str | None]
+FIELDS = ("plugin", "hook", "outcome", "mode", "duration_ms", "at", "code", "message")
 
 _INSERT = (
     "INSERT INTO order_decisions (id, order_id, tenant, at, seq, entries)"
@@ -66,10 +60,12 @@ class DecisionLog:
         self._started = False
         self._db: Database | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = 0
 
     def start(self, db: Database, clock: Clock) -> None:
         self._db, self.clock = db, clock
         self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
         self._writer.start(db)
         self._started = True
 
@@ -89,9 +85,9 @@ class DecisionLog:
         code: str | None = None,
         message: str | None = None,
     ) -> None:
-        decision = Decision(
+        decision: Decision = (
             plugin, hook, outcome, mode, round(seconds * 1000, 3),
-            isoformat_z(self.clock.now()), code, message,
+            self.clock.now().timestamp(), code, message,
         )  # fmt: skip
         if order_id is None:
             waiting = _WAITING.get()
@@ -100,12 +96,19 @@ class DecisionLog:
                 _WAITING.set(waiting)
             waiting.append(decision)
             return
+        if self._loop is not None and threading.get_ident() != self._thread:
+            # `gateway_settle` inside a SQLite transaction, on the database's thread: the
+            # open traces belong to the event loop, so the decision is handed over to it.
+            self._loop.call_soon_threadsafe(self._add, order_id, tenant, decision)
+            return
+        self._add(order_id, tenant, decision)
+
+    def _add(self, order_id: str, tenant: str | None, decision: Decision) -> None:
         entry = self._open.get(order_id)
         if entry is None:  # outside a placement (a settlement): its hooks run in one turn
             entry = self._open[order_id] = (tenant or "", [])
-            # Threadsafe: `gateway_settle` runs inside a SQLite transaction, on its thread.
             if self._loop is not None:
-                self._loop.call_soon_threadsafe(self.close, order_id)
+                self._loop.call_soon(self.close, order_id)
         entry[1].append(decision)
 
     def begin(self, order_id: str, tenant: str) -> None:
@@ -128,7 +131,7 @@ class DecisionLog:
         self._writer.add(
             (
                 str(uuid.uuid4()), order_id, tenant, stamp(now), next(self._seq),
-                json.dumps([asdict(d) for d in decisions]),
+                json.dumps(decisions),
             )
         )  # fmt: skip
 
@@ -151,4 +154,10 @@ class DecisionLog:
             order_id,
         )
         tenant = rows[0]["tenant"] if rows else None
-        return tenant, [d for row in rows for d in json.loads(row["entries"])]
+        return tenant, [_shown(d) for row in rows for d in json.loads(row["entries"])]
+
+
+def _shown(decision: list[Any]) -> dict[str, Any]:
+    shown = dict(zip(FIELDS, decision, strict=True))
+    shown["at"] = isoformat_z(datetime.fromtimestamp(shown["at"], UTC))
+    return shown
