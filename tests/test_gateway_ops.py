@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
+import structlog
 from structlog.testing import capture_logs
 
-from tests.conftest import Gateway
+from gateway.api.edge import METRICS
+from gateway.sandbox import Faults
+from gateway.state import DISPATCHER
+from tests.conftest import EndpointFactory, Gateway
 
 
 async def test_healthz_and_readyz(gateway: Gateway) -> None:
@@ -32,13 +38,57 @@ async def test_metrics_count_requests_orders_provider_calls_and_renewals(gateway
     await gateway.place(item_id=999999)
     text = (await gateway.call("GET", "/metrics", tenant=None)).body
     assert 'gateway_http_requests_total{method="POST",route="/v1/orders",status="201"} 1.0' in text
-    assert 'gateway_orders_total{account="main",outcome="placed"} 1.0' in text
-    assert 'gateway_orders_total{account="main",outcome="rejected"} 1.0' in text
+    assert 'gateway_orders_total{account="main",outcome="placed",tenant="shop"} 1.0' in text
+    assert 'gateway_orders_total{account="main",outcome="rejected",tenant="shop"} 1.0' in text
     assert (
         "gateway_provider_request_seconds_count"
         '{account="main",operation="place_order",outcome="201"} 1.0' in text
     )
     assert 'gateway_provider_token_exchanges_total{account="main",reason="first_use"} 1.0' in text
+    assert "_created" not in text  # a timestamp series per counter that no dashboard reads
+    for collected in ("process_resident_memory_bytes", "python_info", "python_gc_collections"):
+        assert collected in text, collected
+
+
+async def test_metrics_show_the_backlog_its_age_delivery_times_and_provider_errors(
+    gateway: Gateway, endpoint_factory: EndpointFactory
+) -> None:
+    endpoint = await endpoint_factory([500, 200])
+    body = {"url": endpoint.url, "event_types": ["order.accepted"]}
+    assert (await gateway.call("POST", "/v1/subscriptions", json=body)).status == 201
+    await gateway.place(item_id=1001)
+    gateway.provider.clock.advance(30)
+    text = (await gateway.call("GET", "/metrics", tenant=None)).body
+    assert 'gateway_outbox_messages{state="pending"} 1.0' in text
+    assert 'gateway_outbox_messages{state="failed"} 0.0' in text
+    assert "gateway_outbox_oldest_pending_seconds 30.0" in text
+    await gateway.app[DISPATCHER].run_due()  # the endpoint answers 500: a retry
+    gateway.provider.sandbox.set_faults("main", Faults(error_rate=1.0))
+    assert (await gateway.call("GET", "/v1/accounts/main/balance")).status >= 500
+    gateway.provider.sandbox.set_faults("main", Faults())
+    gateway.app[METRICS].outbox_read_at = float("-inf")  # past the 5 s between reads
+    text = (await gateway.call("GET", "/metrics", tenant=None)).body
+    assert 'gateway_webhook_delivery_seconds_count{outcome="retry"} 1.0' in text
+    assert 'gateway_outbox_messages{state="pending"} 1.0' in text  # waiting for its retry
+    assert re.search(r'gateway_provider_errors_total\{account="main",code="5\d\d"\} 1\.0', text)
+
+
+async def test_the_request_id_reaches_the_tenants_endpoint(
+    gateway: Gateway, endpoint_factory: EndpointFactory
+) -> None:
+    endpoint = await endpoint_factory([200])
+    body = {"url": endpoint.url, "event_types": ["order.accepted"]}
+    assert (await gateway.call("POST", "/v1/subscriptions", json=body)).status == 201
+    placed = await gateway.call(
+        "POST", "/v1/orders", json={"item_id": 1001}, headers={"X-Request-Id": "req-from-shop"}
+    )
+    assert placed.status == 201
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        await gateway.app[DISPATCHER].run_due()
+    (hook,) = endpoint.hooks
+    assert {k.lower(): v for k, v in hook.headers.items()}["x-request-id"] == "req-from-shop"
+    (line,) = [e for e in logs if e["event"] == "webhook_delivery"]
+    assert line["request_id"] == "req-from-shop"
 
 
 async def test_every_response_has_a_request_id_and_one_canonical_log_line(gateway: Gateway) -> None:

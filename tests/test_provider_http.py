@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
+import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -128,3 +129,21 @@ async def test_what_it_cannot_send_is_refused_by_name() -> None:
     sender = ProviderHttp("http://127.0.0.1:1", timeout_seconds=1)
     with pytest.raises(TypeError, match="files"):
         await sender(method="post", url="/", files=[("a", b"1")])
+
+
+async def test_the_requests_id_goes_to_the_provider(serve: Serve) -> None:
+    seen: list[str | None] = []
+
+    async def anything(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("X-Request-Id"))
+        return web.json_response({})
+
+    sender = ProviderHttp(await serve(anything), timeout_seconds=5)
+    try:
+        with structlog.contextvars.bound_contextvars(request_id="req_from_the_tenant"):
+            await sender(method="get", url="/x")
+        await sender(method="get", url="/x")  # outside a request (a background refresh)
+    finally:
+        await sender.close()
+    assert seen == ["req_from_the_tenant", None]
+    assert "X-Request-Id" not in sender.headers  # not left behind for the next call

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
+import time
 from importlib import resources
 from typing import Any
 
@@ -13,7 +15,8 @@ from aiohttp import web
 
 from gateway.api.edge import METRICS
 from gateway.clock import isoformat_z
-from gateway.state import CATALOGS, DATABASE, SESSIONS
+from gateway.state import CATALOGS, DATABASE, DISPATCHER, SESSIONS
+from gateway.storage import StorageUnavailable
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -69,9 +72,22 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
+OUTBOX_EVERY = 5.0  # seconds: scrapes in between read the last figures
+
+
 async def metrics(request: web.Request) -> web.Response:
+    gauges = request.app[METRICS]
+    if time.monotonic() - gauges.outbox_read_at >= OUTBOX_EVERY and DISPATCHER in request.app:
+        gauges.outbox_read_at = time.monotonic()
+        dispatcher = request.app[DISPATCHER]
+        with contextlib.suppress(StorageUnavailable):  # the last figures stay; /readyz says why
+            counts, oldest = await dispatcher.messages.backlog(dispatcher.db)
+            for state, count in counts.items():
+                gauges.outbox_messages.labels(state=state).set(count)
+            now = dispatcher.clock.now()
+            gauges.outbox_oldest.set((now - oldest).total_seconds() if oldest else 0.0)
     return web.Response(
-        body=request.app[METRICS].render(),
+        body=gauges.render(),
         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
     )
 

@@ -100,6 +100,9 @@ class OrderDesk:
         self.outcomes = Outcomes(ledger, sessions, currencies, plugins, outbox, clock, on_enqueued)
         self.reads = OrderReads(ledger, sessions, self.outcomes, outbox, clock)
 
+    def _count(self, tenant: str, account: str, outcome: str) -> None:
+        self.metrics.orders.labels(tenant=tenant, account=account, outcome=outcome).inc()
+
     async def _abandoned(
         self, tenant: str, key: str, claim: KeyClaim, record: OrderRecord | None
     ) -> bool:
@@ -164,7 +167,7 @@ class OrderDesk:
                 headers={"Retry-After": "1"},
             )
         if claim.outcome is Claim.REPLAY:
-            self.metrics.orders.labels(account=account, outcome="replayed").inc()
+            self._count(tenant.name, account, "replayed")
             assert claim.status is not None
             if claim.status == 202 and claim.order_id:  # it was unknown: say what it is now
                 record = await self.ledger.get(claim.order_id)
@@ -231,7 +234,7 @@ class OrderDesk:
         if by != "provider":  # where to read each plugin's word on it
             exc.details.setdefault("order_id", intent.order_id)
         rejection = Rejection(by, exc.code, exc.message, exc.status, exc.details.get("field"))
-        self.metrics.orders.labels(account=intent.account, outcome="rejected").inc()
+        self._count(intent.tenant.name, intent.account, "rejected")
         await self.plugins.notify(
             "gateway_order_rejected", intent.tenant.name, intent=intent, rejection=rejection
         )
@@ -312,7 +315,7 @@ class OrderDesk:
                     f"{existing.id} with a different request; use a new merchant_order_id",
                     details={"field": "merchant_order_id", "order_id": existing.id},
                 )
-            self.metrics.orders.labels(account=record.account, outcome="existing").inc()
+            self._count(record.tenant, record.account, "existing")
             return Answer(200, order_view(existing, owner=True), replayed=True)
         if held is not None:
             held.append(record.id)
@@ -377,12 +380,12 @@ class OrderDesk:
             "gateway_order_accepted", tenant.name, intent=intent, order=stored
         )
         if stored.status is OrderStatus.UNKNOWN:
-            self.metrics.orders.labels(account=record.account, outcome="unknown").inc()
+            self._count(record.tenant, record.account, "unknown")
             log.warning("order_outcome_unknown", order_id=record.id, reason=outcome.reason)
         elif stored.error == NOT_PLACED:
-            self.metrics.orders.labels(account=record.account, outcome="not_placed").inc()
+            self._count(record.tenant, record.account, "not_placed")
         else:
-            self.metrics.orders.labels(account=record.account, outcome="placed").inc()
+            self._count(record.tenant, record.account, "placed")
             log.info("order_placed", order_id=stored.id, provider_order_id=stored.provider_order_id)
         return self._as_answer(stored)
 

@@ -170,7 +170,12 @@ class Dispatcher:
         self._wake.set()
 
     async def _tracked(self, row: Row) -> None:
+        """One delivery, in a task of its own: every line it logs names the message and the
+        request that caused it."""
         sub = row["subscription_id"]
+        structlog.contextvars.bind_contextvars(
+            request_id=row.get("request_id"), message_id=row["id"]
+        )
         self._in_flight[sub] += 1
         try:
             await self.deliver(row)
@@ -204,6 +209,8 @@ class Dispatcher:
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": sign(row["id"], now, body, signing),
         }
+        if row.get("request_id"):  # the tenant's (or the intake's) request that caused it
+            headers["X-Request-Id"] = row["request_id"]
         status: int | None = None
         excerpt: str | None = None
         error: str | None = None
@@ -289,9 +296,9 @@ class Dispatcher:
 
         outcome, exhausted = await self._commits.run(record)
         self.metrics.deliveries.labels(outcome=outcome).inc()
+        self.metrics.delivery_seconds.labels(outcome=outcome).observe(latency_ms / 1000)
         log.info(
             "webhook_delivery",
-            message_id=row["id"],
             subscription_id=subscription.id,
             attempt=tried.number,
             status=status,

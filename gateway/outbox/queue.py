@@ -3,18 +3,15 @@
 A message is one event for one endpoint. Its life: `pending` (due at
 `next_attempt_at`) → `delivering` (claimed under a lease by one process) →
 `delivered`, back to `pending` for a retry, or `failed` (dead-lettered);
-`cancelled` when its endpoint is deleted. Each try leaves one attempt row.
-Replays put a message back to `pending` as if never tried. Keeping all of this
-in one module means one place to read when the queue's states or indexes change.
+`cancelled` when its endpoint is deleted. Each try leaves one attempt row;
+a replay puts a message back to `pending` as if never tried. One module: one
+place to read when the queue's states or indexes change.
 
-A payload is stored sealed (`gateway.sealing`), whatever it carries: an
-order's codes, or its fields and prices, which are the tenant's business too,
-and one rule for every row cannot be got wrong by a new event type. Once
-delivered and `payload_retention_hours` old, it is emptied (`purge_payloads`):
-an empty payload is a purged message, which no replay sends. Delivered and
-cancelled messages go, with their attempts, after `message_retention_hours`
-(the one statement on them kept elsewhere, with the other deletions:
-`gateway.retention`).
+A payload is stored sealed (`gateway.sealing`), whatever it carries (codes, or
+fields and prices, the tenant's business too): one rule for every row. Once
+delivered and `payload_retention_hours` old it is emptied (`purge_payloads`),
+and no replay sends an empty one. Delivered and cancelled messages go after
+`message_retention_hours` (that statement is with the others: `gateway.retention`).
 """
 
 from __future__ import annotations
@@ -26,7 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from gateway.clock import Clock, stamp
+import structlog
+
+from gateway.clock import Clock, stamp, unstamp
 from gateway.sealing import Sealer, reseal_column
 from gateway.storage import Database, Row, Transaction
 
@@ -124,8 +123,8 @@ class Messages:
         message_id = "msg_" + uuid.uuid4().hex
         await tx.execute(
             "INSERT INTO messages (id, subscription_id, tenant, event_type, order_id, ordering,"
-            " payload, state, next_attempt_at, created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
+            " payload, state, next_attempt_at, created_at, request_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9)",
             message_id,
             subscription_id,
             tenant,
@@ -134,8 +133,23 @@ class Messages:
             f"{stamp(now)}:{next(_counter):012d}",
             self._keys().seal(payload),
             stamp(now),
+            structlog.contextvars.get_contextvars().get("request_id"),
         )
         return message_id
+
+    async def backlog(self, db: Database) -> tuple[dict[str, int], datetime | None]:
+        """Undelivered messages by state, and when the oldest pending one was written: on
+        `messages_due` (state first), so the cost follows the backlog, not the table."""
+        counts = dict.fromkeys(("pending", "delivering", "failed"), 0)
+        for row in await db.fetch(
+            "SELECT state, count(*) AS n FROM messages WHERE state IN ($1, $2, $3) GROUP BY state",
+            *counts,
+        ):
+            counts[row["state"]] = int(row["n"])
+        row = await db.fetchrow(
+            "SELECT min(created_at) AS at FROM messages WHERE state = $1", "pending"
+        )
+        return counts, unstamp(row["at"]) if row and row["at"] else None
 
     async def cancel_for(self, tx: Transaction, subscription_id: str) -> None:
         """A deleted endpoint's undelivered messages go nowhere."""
@@ -274,9 +288,7 @@ class Messages:
             _REPLAY.replace("$2", "$3")
             + " WHERE order_id = $1 AND tenant = $2 AND state IN ('delivered', 'failed')"
             + _KEPT,
-            order_id,
-            tenant,
-            stamp(self.clock.now()),
+            *(order_id, tenant, stamp(self.clock.now())),
         )
 
     async def replay_message(

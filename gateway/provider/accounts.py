@@ -260,6 +260,8 @@ class AccountSession:
             self._metrics.provider_latency.labels(
                 account=self.name, operation=operation, outcome=outcome
             ).observe(time.perf_counter() - start)
+            if not outcome.startswith("2"):
+                self._metrics.provider_errors.labels(account=self.name, code=outcome).inc()
 
     async def _authed(
         self, operation: str, call: Callable[[], Awaitable[Response[T]]], *, place: bool = False

@@ -26,6 +26,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import structlog
 from multidict import CIMultiDict
 
 # Statuses the provider answered during the current request, for the canonical log line.
@@ -81,7 +82,10 @@ class ProviderHttp:
         if unsupported:
             raise TypeError(f"ProviderHttp cannot send {', '.join(sorted(unsupported))}")
         body = _dumps(json) if json is not None else content
-        sent = {**self.headers, **headers} if headers else self.headers
+        sent = {**self.headers, **headers} if headers else dict(self.headers)
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        if request_id:  # the provider's support can find the call the tenant's id names
+            sent["X-Request-Id"] = request_id
         try:
             async with self._open().request(
                 method.upper(),
