@@ -2,6 +2,7 @@
 
     python bench/profile.py sqlite                      # orders/s and CPU ms/order at c64
     python bench/profile.py postgresql --py-spy out.txt # the same, with a py-spy raw profile
+    python bench/profile.py sqlite --reads /v1/orders   # CPU ms per read of a list page
 
 It starts the sandbox and `gateway serve` as bench/run.py does (plugins on
 unless --plugins-off), warms up, then places `--orders` orders at
@@ -17,13 +18,38 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run
+
+
+async def read_loop(
+    http: aiohttp.ClientSession, url: str, headers: dict[str, str], n: int
+) -> dict[str, Any]:
+    """`n` GETs of `url`, one at a time."""
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    started = time.perf_counter()
+    for _ in range(n):
+        sent = time.perf_counter()
+        async with http.get(url, headers=headers) as answer:
+            await answer.read()
+            if answer.status != 200:
+                errors[answer.status] = errors.get(answer.status, 0) + 1
+        latencies.append(time.perf_counter() - sent)
+    elapsed = time.perf_counter() - started
+    return {
+        "orders_per_s": n / elapsed,
+        "p50_ms": run.pct(latencies, 0.5),
+        "p99_ms": run.pct(latencies, 0.99),
+        "errors": errors,
+    }
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -47,15 +73,19 @@ async def main(args: argparse.Namespace) -> None:
                     )  # fmt: skip
                     await asyncio.sleep(0.5)
                 before = gateway.cpu_seconds()
-                result = await run.closed_loop(
-                    http, url, headers, body, args.orders, args.concurrency
-                )
+                if args.reads:  # one client reading, as the growth run's poller does
+                    result = await read_loop(http, gateway.url + args.reads, headers, args.orders)
+                else:
+                    result = await run.closed_loop(
+                        http, url, headers, body, args.orders, args.concurrency
+                    )
                 cpu = (gateway.cpu_seconds() - before) / args.orders * 1000
+                what = f"GET {args.reads}, c1" if args.reads else f"c{args.concurrency}"
                 print(
-                    f"{args.engine}, plugins {'off' if args.plugins_off else 'on'}, "
-                    f"c{args.concurrency}: {result['orders_per_s']:.0f} orders/s, "
+                    f"{args.engine}, plugins {'off' if args.plugins_off else 'on'}, {what}: "
+                    f"{result['orders_per_s']:.0f} requests/s, "
                     f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
-                    f"CPU {cpu:.2f} ms/order, errors {result['errors']}"
+                    f"CPU {cpu:.2f} ms/request, errors {result['errors']}"
                 )
                 if spy is not None:
                     await spy.wait()
@@ -71,6 +101,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("engine", choices=["sqlite", "postgresql"])
     parser.add_argument("--plugins-off", action="store_true")
+    parser.add_argument("--reads", metavar="PATH", help="read PATH one at a time instead")
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--seconds", type=int, default=8, help="how long py-spy records")
