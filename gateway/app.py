@@ -14,6 +14,7 @@ import structlog
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
+from opentelemetry.trace import Tracer, TracerProvider
 
 from gateway.admin import declared
 from gateway.admin.service import Admin
@@ -24,7 +25,7 @@ from gateway.api import catalog as api_catalog
 from gateway.api import intake, ops
 from gateway.api import orders as api_orders
 from gateway.api import webhooks as api_webhooks
-from gateway.api.edge import BODY_TIMEOUT, MAX_BODY, METRICS, TENANTS, edge
+from gateway.api.edge import BODY_TIMEOUT, MAX_BODY, METRICS, TENANTS, TRACER, edge
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config, ConfigError, seal_keys
 from gateway.hooks.host import PluginHost
@@ -64,8 +65,11 @@ from gateway.state import (
     SUBSCRIPTIONS,
     WEBHOOK_SECRETS,
 )
-from gateway.storage import StorageUnavailable, open_database
+from gateway.storage import Database, StorageUnavailable, open_database
+from gateway.storage.postgres import PostgresDatabase
+from gateway.storage.sqlite import SqliteDatabase
 from gateway.tenants import TenantDirectory
+from gateway.tracing import build_provider, shutdown, tracer_of
 
 log = structlog.get_logger()
 
@@ -92,6 +96,9 @@ class Settings:
     # The keys codes are sealed with at rest, newest first (gateway.sealing). None: the
     # config's (`[storage] seal_keys`, by default $GATEWAY_SEAL_KEYS), read by create_app.
     seal_keys: list[str] | None = None
+    # Where this app's spans go (tests: an SDK provider with an in-memory exporter; the
+    # test owns it). None: the config's [telemetry] (no tracing without an endpoint).
+    tracer_provider: TracerProvider | None = None
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -108,6 +115,7 @@ def create_app(settings: Settings) -> web.Application:
     app[WEBHOOK_SECRETS] = {name: s.webhook_secret for name, s in settings.secrets.items()}
     plugins = PluginHost(config.plugins, settings.plugin_factories)
     app[PLUGINS] = plugins
+    app.cleanup_ctx.append(_tracing(settings))  # first: the last spans are flushed last
     app[DESTINATIONS] = _destinations(config)
     app[RATE_LIMITS] = RateLimits(
         settings.clock,
@@ -134,6 +142,25 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
+def _tracing(settings: Settings):  # type: ignore[no-untyped-def]
+    async def tracing(app: web.Application) -> AsyncIterator[None]:
+        built = None
+        if settings.tracer_provider is None:
+            built = build_provider(settings.config.telemetry)
+        app[TRACER] = tracer = tracer_of(settings.tracer_provider or built)
+        app[PLUGINS].tracer = tracer
+        yield
+        if built is not None:  # the exporter's last batch, off the event loop
+            await asyncio.get_running_loop().run_in_executor(None, shutdown, built)
+
+    return tracing
+
+
+def _traced(db: Database, tracer: Tracer) -> None:
+    if isinstance(db, SqliteDatabase | PostgresDatabase):
+        db.tracer = tracer
+
+
 def _storage(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-def]
     async def storage(app: web.Application) -> AsyncIterator[None]:
         db = await open_database(
@@ -144,6 +171,7 @@ def _storage(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-def
         except SealError as exc:  # refuse to start, rather than fail every read of an order
             await db.close()
             raise ConfigError("storage.seal_keys", str(exc)) from None
+        _traced(db, app[TRACER])
         app[DATABASE] = db
         app[LEDGER] = Ledger(db, settings.clock, sealer)
         instance = Instance(db, settings.clock)
@@ -207,6 +235,7 @@ def _accounts(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-de
             for name, account in config.accounts.items()
         }
         for session in sessions.values():
+            session.tracer = app[TRACER]
             await session.start()
         catalogs = {name: AccountCatalog(s, settings.clock) for name, s in sessions.items()}
         app[SESSIONS] = sessions
@@ -230,6 +259,7 @@ def _accounts(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-de
             app[PLUGINS],
             app[METRICS],
             GuardedResolver(resolver, app[DESTINATIONS]),
+            tracer=app[TRACER],
         )
         outbox = Outbox(settings.clock, sealer)
         await dispatcher.start()

@@ -94,6 +94,16 @@ class PluginsConfig:
 
 
 @dataclass(frozen=True)
+class TelemetryConfig:
+    """Tracing (gateway/tracing.py): spans go over OTLP/HTTP to `otlp_endpoint` (the
+    collector's traces URL, e.g. http://127.0.0.1:4318/v1/traces); none: no tracing."""
+
+    otlp_endpoint: str | None = None
+    service_name: str = "order-gateway"
+    sample_ratio: float = 1.0  # of the traces the gateway starts; a tenant's sampled one is kept
+
+
+@dataclass(frozen=True)
 class Config:
     accounts: dict[str, AccountConfig]
     tenants: dict[str, TenantConfig]
@@ -105,6 +115,7 @@ class Config:
     server: ServerConfig = ServerConfig()
     plugins: PluginsConfig = PluginsConfig()
     webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
+    telemetry: TelemetryConfig = TelemetryConfig()
     idempotency_ttl_hours: float = 24.0
     # Provider webhooks are kept only to answer the provider's retries as repeats.
     provider_event_retention_hours: float = 720.0
@@ -137,7 +148,11 @@ def load(path: Path) -> Config:
 
 
 def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
-    _only(raw, "", {"server", "storage", "gateway", "accounts", "tenants", "plugins", "webhooks"})
+    _only(
+        raw,
+        "",
+        {"server", "storage", "gateway", "accounts", "tenants", "plugins", "webhooks", "telemetry"},
+    )
     server = _server(_table(raw, "server"))
     storage = _table(raw, "storage")
     _only(storage, "storage", {"url", "timeout_seconds", "seal_keys"})
@@ -221,6 +236,7 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
         server=server,
         plugins=_plugins(_table(raw, "plugins")),
         webhooks=webhooks_config(_table(raw, "webhooks")),
+        telemetry=_telemetry(_table(raw, "telemetry")),
         idempotency_ttl_hours=ttl,
         provider_event_retention_hours=events,
         retention_batch_rows=batch,
@@ -251,6 +267,18 @@ def _server(raw: dict[str, Any]) -> ServerConfig:
         raise ConfigError("server.max_connections", "at least 1")
     return ServerConfig(
         _str(raw, "server", "host", "127.0.0.1"), port, body, header, idle, connections
+    )
+
+
+def _telemetry(raw: dict[str, Any]) -> TelemetryConfig:
+    _only(raw, "telemetry", set(TelemetryConfig.__dataclass_fields__))
+    ratio = _number(raw, "telemetry", "sample_ratio", 1.0)
+    if not 0 <= ratio <= 1:
+        raise ConfigError("telemetry.sample_ratio", "a number from 0 (none) to 1 (every trace)")
+    return TelemetryConfig(
+        _url(raw, "telemetry", "otlp_endpoint") if "otlp_endpoint" in raw else None,
+        _str(raw, "telemetry", "service_name", "order-gateway"),
+        ratio,
     )
 
 

@@ -2,7 +2,8 @@
 
 Standard library logging (a plugin's `logging.getLogger(__name__)`, aiohttp,
 asyncpg) goes through the same chain: the same JSON lines, with the request id
-and the other context bound for the request, and the logger's name.
+and the other context bound for the request, and the logger's name. Every line
+logged inside a span (a request, a delivery attempt) carries its `trace_id`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import logging
 import sys
 
 import structlog
+
+from gateway.tracing import add_trace_ids
 
 
 class _Stderr:
@@ -46,6 +49,7 @@ def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[
                 structlog.contextvars.merge_contextvars,
+                add_trace_ids,
                 structlog.stdlib.add_log_level,
                 structlog.stdlib.add_logger_name,
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -65,6 +69,7 @@ def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,  # the current span's trace_id and span_id
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

@@ -34,6 +34,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
+from opentelemetry.trace import TracerProvider
 
 from gateway.app import AccountSecrets, Settings, create_app
 from gateway.clock import ManualClock
@@ -239,6 +240,7 @@ async def start_gateway(
     resolver: AbstractResolver | None = None,
     seal_keys: list[str] | None = None,
     server: dict[str, Any] | None = None,
+    tracer_provider: TracerProvider | None = None,
     **gateway: Any,
 ) -> tuple[TestServer, web.Application]:
     """A gateway in front of a running sandbox; the sandbox's webhooks are pointed at it.
@@ -257,6 +259,7 @@ async def start_gateway(
             plugin_factories=plugin_factories or {},
             resolver=resolver or StaticResolver(),  # names never leave the machine in tests
             seal_keys=[TEST_SEAL_KEY] if seal_keys is None else seal_keys,
+            tracer_provider=tracer_provider,
         )
     )
     test_server = TestServer(app)

@@ -37,6 +37,7 @@ HELPERS = {
     "gateway/outbox/dispatcher.py",  # `wake()`: one line
     "gateway/hooks/decisions.py",  # `note(...)`: the decision trace, written off the path
     "gateway/hooks/policies.py",  # `rule(...)`: a tenant's mode for a plugin
+    "gateway/tracing.py",  # `inject(...)`, `origin()`: trace context in and out, spans
 }
 
 

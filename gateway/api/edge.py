@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from gateway.clock import isoformat_z
 from gateway.errors import (
@@ -35,6 +36,7 @@ from gateway.metrics import Metrics
 from gateway.provider.transport import provider_statuses
 from gateway.storage import StorageUnavailable
 from gateway.tenants import Tenant, TenantDirectory
+from gateway.tracing import NO_TRACER, extract, span
 
 log = structlog.get_logger()
 
@@ -47,6 +49,7 @@ METRICS = web.AppKey("metrics", Metrics)
 TENANTS = web.AppKey("tenants", TenantDirectory)
 MAX_BODY = web.AppKey("max_body_bytes", int)
 BODY_TIMEOUT = web.AppKey("body_timeout_seconds", float)
+TRACER = web.AppKey("tracer", Tracer)
 REQUEST_ID = web.RequestKey("request_id", str)
 TENANT = web.RequestKey("tenant", Tenant)
 
@@ -75,7 +78,8 @@ def _route(request: web.Request) -> str:
 
 @web.middleware
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request id, context for every log line, one canonical line per request, and metrics."""
+    """Request id, context for every log line, one canonical line per request, and metrics;
+    the request's span, continuing the trace of the client's `traceparent` if it sent one."""
     incoming = request.headers.get("X-Request-Id", "")
     # a client's id is kept only when it is a plain token: it goes into every log line and
     # answer, where a quote, a control character or a megabyte would do harm
@@ -83,6 +87,35 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     request[REQUEST_ID] = request_id
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
+    route = _route(request)
+    if route in ("/healthz", "/metrics"):  # probes: no trace of their own
+        return await _measured(request, handler, request_id, route)
+    tracer = request.app.get(TRACER, NO_TRACER)
+    with span(
+        tracer,
+        f"{request.method} {route}",
+        context=extract(request.headers),
+        kind=SpanKind.SERVER,
+        attributes={
+            "http.request.method": request.method,
+            "http.route": route,
+            "gateway.request_id": request_id,
+        },
+    ) as server:
+        response = await _measured(request, handler, request_id, route)
+        if server.is_recording():
+            server.set_attribute("http.response.status_code", response.status)
+            tenant = request.get(TENANT)
+            if tenant is not None:
+                server.set_attribute("gateway.tenant", tenant.name)
+            if response.status >= 500:
+                server.set_status(Status(StatusCode.ERROR))
+        return response
+
+
+async def _measured(
+    request: web.Request, handler: Handler, request_id: str, route: str
+) -> web.StreamResponse:
     statuses: list[int] = []
     token = provider_statuses.set(statuses)
     started = time.perf_counter()
@@ -91,7 +124,6 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     finally:
         provider_statuses.reset(token)
     elapsed = time.perf_counter() - started
-    route = _route(request)
     response.headers["X-Request-Id"] = request_id
     metrics = request.app[METRICS]
     metrics.requests.labels(method=request.method, route=route, status=str(response.status)).inc()

@@ -18,12 +18,13 @@ import hmac
 import structlog
 from aiohttp import web
 
-from gateway.api.edge import METRICS, parse_json, read_body
+from gateway.api.edge import METRICS, TRACER, parse_json, read_body
 from gateway.clock import parse_rfc3339
 from gateway.errors import BadRequest, GatewayError, Unauthenticated
 from gateway.provider.convert import parse_webhook
 from gateway.provider.webhook_schema import check_webhook
 from gateway.state import DESK, WEBHOOK_SECRETS
+from gateway.tracing import NO_TRACER, span
 
 log = structlog.get_logger()
 
@@ -68,7 +69,21 @@ async def provider_webhook(request: web.Request) -> web.Response:
         raise BadRequest(
             f"the webhook body does not match the provider's documented payload: {reason}"
         ) from None
-    record, duplicate = await request.app[DESK].outcomes.provider_event(account, seen, body)
+    # the order's new state and the tenants' webhooks it causes, written in one transaction:
+    # the messages keep this span's context, so each delivery is in this intake's trace
+    with span(
+        request.app.get(TRACER, NO_TRACER),
+        "provider webhook intake",
+        attributes={
+            "gateway.account": account,
+            "gateway.provider_order_id": seen.provider_order_id,
+            "gateway.provider_status": seen.status.value,
+        },
+    ) as intake:
+        record, duplicate = await request.app[DESK].outcomes.provider_event(account, seen, body)
+        intake.set_attribute("gateway.duplicate", duplicate)
+        if record is not None:
+            intake.set_attribute("gateway.order_id", record.id)
     metrics.labels(account=account, outcome="duplicate" if duplicate else "applied").inc()
     log.info(
         "provider_webhook_received",

@@ -25,6 +25,7 @@ from typing import Any
 import pluggy
 import structlog
 from aiohttp import web
+from opentelemetry.trace import Tracer
 
 from gateway.config import ConfigError, PluginsConfig
 from gateway.errors import GatewayError, ProviderFailure
@@ -40,6 +41,7 @@ from gateway.plugin_api import (
 )
 from gateway.storage import Database, StorageUnavailable
 from gateway.storage.database import apply_once, create_locked
+from gateway.tracing import NO_TRACER, plugin_span
 
 log = structlog.get_logger()
 
@@ -108,6 +110,8 @@ def installed() -> dict[str, Any]:
 
 
 class PluginHost:
+    tracer: Tracer = NO_TRACER  # a span per plugin call: the app sets its own
+
     def __init__(
         self, config: PluginsConfig, factories: dict[str, Callable[..., Any]] | None = None
     ):
@@ -248,10 +252,12 @@ class PluginHost:
         self, kwargs: dict[str, Any], tenant: str | None, name: str, hook: str, outcome: str,
         mode: str, started: float, code: str | None = None, message: str | None = None,
     ) -> None:  # fmt: skip
-        self.decisions.note(
-            order_of(kwargs), tenant, name, hook, outcome, mode, time.perf_counter() - started,
-            code, message,
-        )  # fmt: skip
+        """Every plugin call ends here: its span, and its decision when it is about an order."""
+        took = time.perf_counter() - started
+        plugin_span(self.tracer, name, hook, outcome, mode, took)
+        if hook in GATING or hook in _TRACED:
+            note = (order_of(kwargs), tenant, name, hook, outcome, mode, took, code, message)
+            self.decisions.note(*note)
 
     async def gate(self, hook: str, tenant: str, /, **kwargs: Any) -> Any:
         """Run a gating hook; the first non-None result is returned (for firstresult hooks).
@@ -309,8 +315,7 @@ class PluginHost:
                 outcome = "failed"
             else:
                 outcome = "settled" if hook == "gateway_settle" else "notified"
-            if hook in _TRACED:
-                self._note(kwargs, tenant, name, hook, outcome, mode, started)
+            self._note(kwargs, tenant, name, hook, outcome, mode, started)
 
     @asynccontextmanager
     async def around_provider_call(self, tenant: str, /, **kwargs: Any) -> Any:

@@ -31,6 +31,7 @@ import aiohttp
 import structlog
 from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
+from opentelemetry.trace import Span, SpanKind, Tracer, get_current_span
 from standardwebhooks import Webhook
 
 from gateway.clock import Clock
@@ -49,6 +50,7 @@ from gateway.outbox.subscriptions import (
 )
 from gateway.storage import Database, Row, StorageUnavailable, Transaction
 from gateway.storage.group import GroupCommit
+from gateway.tracing import NO_TRACER, inject, span, stored_context
 
 log = structlog.get_logger()
 
@@ -73,8 +75,10 @@ class Dispatcher:
         metrics: Metrics,
         resolver: AbstractResolver | None = None,
         rng: random.Random | None = None,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
         self.db = db
+        self.tracer = tracer
         # attempts finish by the hundred per second under load: record them together
         self._commits = GroupCommit(db)
         self.clock = clock
@@ -171,14 +175,22 @@ class Dispatcher:
 
     async def _tracked(self, row: Row) -> None:
         """One delivery, in a task of its own: every line it logs names the message and the
-        request that caused it."""
+        request that caused it, and it is a span in that request's trace (a child of the
+        context stored with the message), whose context the webhook carries on."""
         sub = row["subscription_id"]
         structlog.contextvars.bind_contextvars(
             request_id=row.get("request_id"), message_id=row["id"]
         )
         self._in_flight[sub] += 1
         try:
-            await self.deliver(row)
+            with span(
+                self.tracer,
+                "webhook delivery",
+                context=stored_context(row.get("traceparent")),
+                kind=SpanKind.CLIENT,
+                attributes=_delivery_attributes(row),
+            ):
+                await self.deliver(row)
         except StorageUnavailable as exc:  # its lease runs out and it is claimed again
             log.warning("delivery_storage_unavailable", message_id=row["id"], error=str(exc))
         except Exception:
@@ -211,6 +223,7 @@ class Dispatcher:
         }
         if row.get("request_id"):  # the tenant's (or the intake's) request that caused it
             headers["X-Request-Id"] = row["request_id"]
+        inject(headers)  # traceparent: this attempt's span, in the trace that caused it
         status: int | None = None
         excerpt: str | None = None
         error: str | None = None
@@ -295,6 +308,7 @@ class Dispatcher:
             return outcome, exhausted
 
         outcome, exhausted = await self._commits.run(record)
+        _delivery_outcome(get_current_span(), status, outcome)
         self.metrics.deliveries.labels(outcome=outcome).inc()
         self.metrics.delivery_seconds.labels(outcome=outcome).observe(latency_ms / 1000)
         log.info(
@@ -321,6 +335,22 @@ class Dispatcher:
     ) -> None:
         await disable(tx, subscription.id, reason, now)
         log.warning("subscription_disabled", subscription_id=subscription.id, reason=reason)
+
+
+def _delivery_attributes(row: Row) -> dict[str, str | int]:
+    return {
+        "gateway.message_id": row["id"],
+        "gateway.subscription_id": row["subscription_id"],
+        "gateway.event_type": row["event_type"],
+        "gateway.delivery.attempt": int(row["attempts"]) + 1,
+    }
+
+
+def _delivery_outcome(span: Span, status: int | None, outcome: str) -> None:
+    if span.is_recording():
+        span.set_attribute("gateway.delivery.outcome", outcome)
+        if status is not None:
+            span.set_attribute("http.response.status_code", status)
 
 
 def _retry_after(value: str | None) -> float | None:

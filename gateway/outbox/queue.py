@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import structlog
-
 from gateway.clock import Clock, stamp, unstamp
 from gateway.sealing import Sealer, reseal_column
 from gateway.storage import Database, Row, Transaction
+from gateway.tracing import origin
 
 WINDOW = 1000  # due messages looked at per claim
 PURGE_BATCH = 500  # payloads emptied per statement: short transactions beside deliveries
@@ -123,8 +122,8 @@ class Messages:
         message_id = "msg_" + uuid.uuid4().hex
         await tx.execute(
             "INSERT INTO messages (id, subscription_id, tenant, event_type, order_id, ordering,"
-            " payload, state, next_attempt_at, created_at, request_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9)",
+            " payload, state, next_attempt_at, created_at, request_id, traceparent)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10)",
             message_id,
             subscription_id,
             tenant,
@@ -133,7 +132,7 @@ class Messages:
             f"{stamp(now)}:{next(_counter):012d}",
             self._keys().seal(payload),
             stamp(now),
-            structlog.contextvars.get_contextvars().get("request_id"),
+            *origin(),  # the request id and the traceparent of the work that caused it
         )
         return message_id
 
@@ -146,10 +145,10 @@ class Messages:
             *counts,
         ):
             counts[row["state"]] = int(row["n"])
-        row = await db.fetchrow(
+        oldest = await db.fetchrow(
             "SELECT min(created_at) AS at FROM messages WHERE state = $1", "pending"
         )
-        return counts, unstamp(row["at"]) if row and row["at"] else None
+        return counts, unstamp(oldest["at"]) if oldest and oldest["at"] else None
 
     async def cancel_for(self, tx: Transaction, subscription_id: str) -> None:
         """A deleted endpoint's undelivered messages go nowhere."""

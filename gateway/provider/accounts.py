@@ -47,6 +47,7 @@ from gateway.errors import (
 from gateway.metrics import Metrics
 from gateway.provider.convert import checked_before_duplicates, from_order, refuses_duplicate
 from gateway.provider.transport import ProviderHttp, provider_statuses
+from gateway.tracing import NO_TRACER, provider_span
 from generated.api.account import get_balance
 from generated.api.auth import exchange_token
 from generated.api.catalog import download_catalog, download_personal_catalog
@@ -89,6 +90,8 @@ class AccountState:
 
 
 class AccountSession:
+    tracer = NO_TRACER  # a span per provider call: the app sets its own
+
     def __init__(
         self,
         config: AccountConfig,
@@ -228,8 +231,10 @@ class AccountSession:
         start = time.perf_counter()
         outcome = "error"
         try:
-            async with asyncio.timeout(self.config.timeout_seconds):
-                answer = await call()
+            with provider_span(self.tracer, self.name, operation) as span:
+                async with asyncio.timeout(self.config.timeout_seconds):
+                    answer = await call()
+                span.set_attribute("http.response.status_code", int(answer.status_code))
             outcome = str(answer.status_code)
             statuses = provider_statuses.get()
             if statuses is not None:

@@ -29,6 +29,8 @@ import httpx
 import structlog
 from multidict import CIMultiDict
 
+from gateway.tracing import inject
+
 # Statuses the provider answered during the current request, for the canonical log line.
 provider_statuses: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "provider_statuses", default=None
@@ -86,6 +88,7 @@ class ProviderHttp:
         request_id = structlog.contextvars.get_contextvars().get("request_id")
         if request_id:  # the provider's support can find the call the tenant's id names
             sent["X-Request-Id"] = request_id
+        inject(sent)  # traceparent: the provider call's span, in the tenant's trace if it sent one
         try:
             async with self._open().request(
                 method.upper(),

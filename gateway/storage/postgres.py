@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import asyncpg
+from opentelemetry.trace import SpanKind, Tracer
 
 from gateway.storage.base import (
     DEFAULT_TIMEOUT,
@@ -17,6 +18,7 @@ from gateway.storage.base import (
     T,
     Work,
 )
+from gateway.tracing import NO_TRACER, span
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -59,8 +61,13 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     asyncpg still rolls back a transaction left open."""
 
 
+_SPAN_ATTRIBUTES = {"db.system.name": "postgresql"}
+
+
 class PostgresDatabase:
     engine = "postgresql"
+    # a span per transaction; the app sets its own tracer (gateway.tracing)
+    tracer: Tracer = NO_TRACER
 
     def __init__(
         self,
@@ -115,7 +122,10 @@ class PostgresDatabase:
         return await self._run(lambda tx: tx.execute(sql, *args), begin=False)
 
     async def transaction(self, work: Work[T], *, bounded: bool = True) -> T:
-        return await self._run(work, begin=True, bounded=bounded)
+        with span(
+            self.tracer, "storage transaction", kind=SpanKind.CLIENT, attributes=_SPAN_ATTRIBUTES
+        ):
+            return await self._run(work, begin=True, bounded=bounded)
 
     async def _run(self, work: Work[T], *, begin: bool, bounded: bool = True) -> T:
         timeout = self._timeout if bounded else None

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from opentelemetry.trace import SpanKind, Tracer
 
 from gateway.storage.base import (
     DEFAULT_TIMEOUT,
@@ -32,6 +33,7 @@ from gateway.storage.base import (
     T,
     Work,
 )
+from gateway.tracing import NO_TRACER, span
 
 _PARAM = re.compile(r"\$(\d+)")
 FILE_MODE = 0o600
@@ -201,8 +203,13 @@ def _is_read(sql: str) -> bool:
     return sql.lstrip()[:6].upper() in ("SELECT", "EXPLAI")
 
 
+_SPAN_ATTRIBUTES = {"db.system.name": "sqlite"}
+
+
 class SqliteDatabase:
     engine = "sqlite"
+    # a span per transaction; the app sets its own tracer (gateway.tracing)
+    tracer: Tracer = NO_TRACER
 
     def __init__(
         self,
@@ -301,7 +308,11 @@ class SqliteDatabase:
             self._conn.execute("COMMIT")
             return result
 
-        return await self._call(run, bounded)
+        # current while the work runs: the worker thread gets a copy of this context
+        with span(
+            self.tracer, "storage transaction", kind=SpanKind.CLIENT, attributes=_SPAN_ATTRIBUTES
+        ):
+            return await self._call(run, bounded)
 
     async def ping(self) -> None:
         await self.fetchrow("SELECT 1 AS ok")
