@@ -87,6 +87,8 @@ class OrderRecord:
     resend_at: datetime | None = None  # None while `unknown`: never sent
     resend_attempts: int = 0
     unresolved: str | None = None
+    # W3C trace context of the place-order: later events of the order are sent in its trace.
+    traceparent: str | None = None
 
 
 # --- the catalog, as the gateway reads the provider's snapshot ---------------------------

@@ -181,17 +181,22 @@ async def test_a_tenants_trace_runs_through_the_order_and_into_its_webhook(
         assert line["trace_id"] == TRACE_ID, line
 
 
-async def test_a_webhook_the_intake_causes_continues_the_intakes_trace(
+async def test_an_orders_completion_is_delivered_in_the_orders_own_trace(
     make_gateway: GatewayFactory,
     endpoint_factory: EndpointFactory,
     exported: tuple[TracerProvider, InMemorySpanExporter],
 ) -> None:
+    """The completion comes in with the provider's webhook (its own intake trace: the provider
+    sends no trace context), and goes out to the tenant in the trace of its place-order."""
     provider, exporter = exported
     gateway = await make_gateway(tracer_provider=provider)
     endpoint = await endpoint_factory([200])
     body = {"url": endpoint.url, "event_types": ["order.completed"]}
     assert (await gateway.call("POST", "/v1/subscriptions", json=body)).status == 201
-    assert (await gateway.place(item_id=1001)).status == 201
+    placed = await gateway.call(
+        "POST", "/v1/orders", json={"item_id": 1001}, headers={"traceparent": TRACEPARENT}
+    )
+    assert placed.status == 201
     exporter.clear()
     await gateway.provider.sandbox.advance(10)  # fulfilled: the provider's webhook comes in
     (intake,) = [s for s in exporter.get_finished_spans() if s.name == "provider webhook intake"]
@@ -202,7 +207,10 @@ async def test_a_webhook_the_intake_causes_continues_the_intakes_trace(
     (hook,) = endpoint.hooks
     assert hook.json["type"] == "order.completed"
     trace_id, _ = _parts(_headers(hook)["traceparent"])
-    assert trace_id == _hex(intake.context.trace_id, 32)
+    assert trace_id == _parts(TRACEPARENT)[0]  # the tenant's trace, not the intake's
+    assert trace_id != _hex(intake.context.trace_id, 32)
+    (delivery,) = [s for s in exporter.get_finished_spans() if s.name == "webhook delivery"]
+    assert delivery.context is not None and _hex(delivery.context.trace_id, 32) == trace_id
 
 
 async def test_without_telemetry_nothing_is_traced_and_the_tenants_context_passes_through(

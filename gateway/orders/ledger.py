@@ -24,13 +24,14 @@ from gateway.orders.pages import OrderScope as OrderScope
 from gateway.orders.rows import advanced, record_of, sealed_codes, to_micros
 from gateway.sealing import Sealer
 from gateway.storage import Database, Transaction
+from gateway.tracing import traceparent
 
 _INSERT_ORDER = """
 INSERT INTO orders (
     id, reference, tenant, account, merchant_order_id, request_hash, item_id, quantity,
     fields, currency, status, created_at, updated_at, item_name, product_type, price,
-    owner
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    owner, traceparent
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
@@ -66,6 +67,7 @@ class Ledger(IdempotencyKeys, OrderPages):
             order.product_type,
             None if order.price is None else str(order.price),
             order.owner,
+            order.traceparent or traceparent(),  # the place-order's span, current here
         )
         if row is not None:
             return None

@@ -81,4 +81,5 @@ def record_of(row: Row, sealer: Sealer) -> OrderRecord:
         resend_at=unstamp(row["resend_at"]) if row["resend_at"] else None,
         resend_attempts=int(row["resend_attempts"]),
         unresolved=row["unresolved"],
+        traceparent=row.get("traceparent"),
     )

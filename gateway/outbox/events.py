@@ -78,7 +78,7 @@ class Outbox:
         for subscription in await subscribers(tx, order.account, order.tenant):
             if subscription.wants(event_type):
                 data = order_view(order, owner=subscription.tenant == order.tenant)
-                await self._write(tx, subscription, event_type, order.id, data)
+                await self._write(tx, subscription, event_type, order.id, data, order.traceparent)
                 written += 1
         return written
 
@@ -108,9 +108,12 @@ class Outbox:
         event_type: str,
         order_id: str | None,
         data: dict[str, Any],
+        trace: str | None = None,
     ) -> str:
+        """`trace`: the order's own trace context, where its events are delivered (else the
+        current one: a test send, a foreign order's event)."""
         now = self.clock.now()
         payload = envelope(event_type, data, now)
         return await self.messages.enqueue(
-            tx, subscription.id, subscription.tenant, event_type, order_id, payload, now
+            tx, subscription.id, subscription.tenant, event_type, order_id, payload, now, trace
         )

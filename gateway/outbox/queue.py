@@ -118,21 +118,19 @@ class Messages:
         order_id: str | None,
         payload: str,
         now: datetime,
+        trace: str | None = None,
     ) -> str:
+        request_id, current = origin()  # of the work that caused it; the order's trace first
         message_id = "msg_" + uuid.uuid4().hex
         await tx.execute(
             "INSERT INTO messages (id, subscription_id, tenant, event_type, order_id, ordering,"
             " payload, state, next_attempt_at, created_at, request_id, traceparent)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10)",
-            message_id,
-            subscription_id,
-            tenant,
-            event_type,
-            order_id,
+            *(message_id, subscription_id, tenant, event_type, order_id),
             f"{stamp(now)}:{next(_counter):012d}",
             self._keys().seal(payload),
             stamp(now),
-            *origin(),  # the request id and the traceparent of the work that caused it
+            *(request_id, trace or current),
         )
         return message_id
 
