@@ -17,6 +17,7 @@ from gateway.config import Config, ConfigError, seal_keys
 from gateway.domain import OrderRecord
 from gateway.orders import sealed
 from gateway.orders.ledger import Ledger
+from gateway.outbox import log as outbox_log
 from gateway.outbox.queue import Messages
 from gateway.outbox.subscriptions import Subscriptions
 from gateway.sealing import Sealer
@@ -30,7 +31,7 @@ async def list_messages(
 ) -> list[dict[str, Any]]:
     db = await open_database(config.storage_url, config.storage_timeout_seconds)
     try:
-        return await Messages(SystemClock()).list(db, state, tenant, subscription, limit)
+        return await outbox_log.messages(db, state, tenant, subscription, limit)
     finally:
         await db.close()
 

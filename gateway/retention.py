@@ -55,7 +55,7 @@ _OLD_EVENTS = (
     "SELECT id FROM provider_events WHERE received_at < $1 ORDER BY received_at LIMIT $2)"
 )
 # Messages in state `$2` last due and delivered before `$1`, `$3` at a time, on the index
-# `messages_due` (state, next_attempt_at): a delivered message was due before it was
+# `messages_claim` (state, next_attempt_at, ordering): a delivered message was due before it was
 # delivered, and one replayed meanwhile is due again, so it is kept.
 _DONE = "state = $2 AND next_attempt_at < $1 AND COALESCE(delivered_at, '') < $1"
 _OLD_MESSAGES = (

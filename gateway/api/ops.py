@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gateway.api.edge import METRICS
 from gateway.clock import isoformat_z
+from gateway.outbox import log as outbox_log
 from gateway.state import CATALOGS, DATABASE, DISPATCHER, SESSIONS
 from gateway.storage import StorageUnavailable
 
@@ -81,7 +82,7 @@ async def metrics(request: web.Request) -> web.Response:
         gauges.outbox_read_at = time.monotonic()
         dispatcher = request.app[DISPATCHER]
         with contextlib.suppress(StorageUnavailable):  # the last figures stay; /readyz says why
-            counts, oldest = await dispatcher.messages.backlog(dispatcher.db)
+            counts, oldest = await outbox_log.backlog(dispatcher.db)
             for state, count in counts.items():
                 gauges.outbox_messages.labels(state=state).set(count)
             now = dispatcher.clock.now()

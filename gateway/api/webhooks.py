@@ -11,6 +11,7 @@ from gateway.api import params
 from gateway.api.edge import authenticate, read_json
 from gateway.clock import isoformat_z, unstamp
 from gateway.errors import BadRequest, InvalidField, NotFound, PayloadPurged
+from gateway.outbox import log as outbox_log
 from gateway.state import CONFIG, DESK, DISPATCHER, LEDGER, RATE_LIMITS, SUBSCRIPTIONS
 from gateway.tenants import Tenant
 
@@ -94,7 +95,7 @@ async def deliveries(request: web.Request) -> web.Response:
     cursor = request.query.get("cursor")
     after = cursors.decode(cursor) if cursor else None
     desk = request.app[DESK]
-    rows = await desk.outbox.messages.attempts(desk.ledger.db, subscription.id, limit + 1, after)
+    rows = await outbox_log.attempts(desk.ledger.db, subscription.id, limit + 1, after)
     page = rows[:limit]
     return web.json_response(
         {

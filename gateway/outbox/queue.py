@@ -1,4 +1,5 @@
-"""The outbox's two tables, `messages` and `delivery_attempts`: every statement on them.
+"""The outbox's two tables, `messages` and `delivery_attempts`: every statement that writes
+them, and the dispatcher's reads (what people read of them is `gateway.outbox.log`).
 
 A message is one event for one endpoint. Its life: `pending` (due at
 `next_attempt_at`) → `delivering` (claimed under a lease by one process) →
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from gateway.clock import Clock, stamp, unstamp
+from gateway.clock import Clock, stamp
 from gateway.sealing import Sealer, reseal_column
 from gateway.storage import Database, Row, Transaction
 from gateway.tracing import origin
@@ -42,6 +43,10 @@ _DUE = (
     "((m.state = 'pending' AND m.next_attempt_at <= $1)"
     " OR (m.state = 'delivering' AND m.claimed_until < $1))"
 )
+# The two ways a message is due, each read on `messages_claim` in its order (a lease that ran
+# out means its process died mid-delivery).
+_WAITING = "m.state = 'pending'"
+_LEASE_OVER = "m.state = 'delivering' AND m.claimed_until < $1"
 _INSERT_ATTEMPT = (
     "INSERT INTO delivery_attempts (id, message_id, subscription_id, attempt, at, status,"
     " latency_ms, response_excerpt, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -134,20 +139,6 @@ class Messages:
         )
         return message_id
 
-    async def backlog(self, db: Database) -> tuple[dict[str, int], datetime | None]:
-        """Undelivered messages by state, and when the oldest pending one was written: on
-        `messages_due` (state first), so the cost follows the backlog, not the table."""
-        counts = dict.fromkeys(("pending", "delivering", "failed"), 0)
-        for row in await db.fetch(
-            "SELECT state, count(*) AS n FROM messages WHERE state IN ($1, $2, $3) GROUP BY state",
-            *counts,
-        ):
-            counts[row["state"]] = int(row["n"])
-        oldest = await db.fetchrow(
-            "SELECT min(created_at) AS at FROM messages WHERE state = $1", "pending"
-        )
-        return counts, unstamp(oldest["at"]) if oldest and oldest["at"] else None
-
     async def cancel_for(self, tx: Transaction, subscription_id: str) -> None:
         """A deleted endpoint's undelivered messages go nowhere."""
         await tx.execute(
@@ -175,27 +166,37 @@ class Messages:
         message of the same order, none for endpoints already full), then lock just those,
         skipping any another process holds, and re-check that they are still due.
         """
-        busy = sorted(s for s, n in in_flight.items() if n >= per_endpoint)
-        args: list[Any] = [stamp(now), per_endpoint, limit, *busy]
-        exclude = f" AND m.subscription_id NOT IN ({_marks(len(busy), 4)})" if busy else ""
-        # The oldest due messages of active endpoints that are not full, a bounded window
-        # of them, so that a long backlog does not make every claim scan all of it; a
-        # disabled or saturated endpoint's backlog is outside the window and starves no one.
+        # The endpoints that may take more, named: a join would leave PostgreSQL guessing
+        # how many messages it keeps, and it then reads and sorts the whole backlog.
+        active = await tx.fetch("SELECT id FROM subscriptions WHERE state = 'active'")
+        open_ = sorted(r["id"] for r in active if in_flight.get(r["id"], 0) < per_endpoint)
+        if not open_:
+            return []
+        args: list[Any] = [stamp(now), per_endpoint, limit, *open_]
+        among = f" AND m.subscription_id IN ({_marks(len(open_), 4)})"
+
+        # The oldest due messages of active endpoints that are not full, a bounded window of
+        # them read in index order (pending, then run-out leases), so that a long backlog does
+        # not make every claim read all of it; a disabled or saturated endpoint's backlog is
+        # outside the window and starves no one.
+        def window(due: str) -> str:
+            return (
+                "SELECT * FROM (SELECT m.id, m.subscription_id, m.next_attempt_at, m.ordering"
+                f" FROM messages m WHERE {due} AND m.next_attempt_at <= $1{among}"
+                # a message waiting behind an earlier one of its order is not in the window: a
+                # thousand of them behind a dead endpoint would otherwise fill it for everyone
+                "   AND NOT EXISTS (SELECT 1 FROM messages e"
+                "     WHERE e.subscription_id = m.subscription_id"
+                "     AND e.order_id = m.order_id AND e.ordering < m.ordering"
+                "     AND e.state IN ('pending', 'delivering'))"
+                f" ORDER BY m.next_attempt_at, m.ordering LIMIT {WINDOW}) w"
+            )
+
         candidates = (
             "SELECT id, subscription_id FROM ("
-            " SELECT m.id, m.subscription_id, m.next_attempt_at, m.ordering, ROW_NUMBER() OVER ("
-            "   PARTITION BY m.subscription_id ORDER BY m.next_attempt_at, m.ordering) AS rank"
-            " FROM (SELECT m.* FROM messages m JOIN subscriptions s ON s.id = m.subscription_id"
-            "   WHERE s.state = 'active' AND m.state IN ('pending', 'delivering')"
-            f"   AND m.next_attempt_at <= $1{exclude}"
-            # a message waiting behind an earlier one of its order is not in the window: a
-            # thousand of them behind a dead endpoint would otherwise fill it for everyone
-            "   AND NOT EXISTS (SELECT 1 FROM messages e"
-            "     WHERE e.subscription_id = m.subscription_id"
-            "     AND e.order_id = m.order_id AND e.ordering < m.ordering"
-            "     AND e.state IN ('pending', 'delivering'))"
-            f"   ORDER BY m.next_attempt_at, m.ordering LIMIT {WINDOW}) m"
-            f" WHERE {_DUE}"
+            " SELECT id, subscription_id, next_attempt_at, ordering, ROW_NUMBER() OVER ("
+            "   PARTITION BY subscription_id ORDER BY next_attempt_at, ordering) AS rank"
+            f" FROM ({window(_WAITING)} UNION ALL {window(_LEASE_OVER)}) m"
             ") c WHERE rank <= $2 ORDER BY next_attempt_at, ordering LIMIT $3"
         )
         picked: list[str] = []
@@ -348,49 +349,3 @@ class Messages:
     async def reseal(self, db: Database) -> tuple[int, int]:
         """`gateway seal rekey` for the payloads: (re-sealed, already current)."""
         return await reseal_column(db, self._keys(), "messages", ("id",), "payload")
-
-    async def attempts(
-        self, db: Database, subscription_id: str, limit: int, after: tuple[str, str] | None
-    ) -> list[Row]:
-        """A subscription's delivery attempts, newest first, with their message's state;
-        `after` is the (at, id) of the last one already shown."""
-        args: list[Any] = [subscription_id]
-        where = "a.subscription_id = $1"
-        if after is not None:
-            args += list(after)
-            where += " AND (a.at, a.id) < ($2, $3)"  # a row value: an index range
-        args.append(limit)
-        return await db.fetch(
-            "SELECT a.*, m.event_type, m.order_id, m.state AS message_state, m.next_attempt_at"
-            " FROM delivery_attempts a JOIN messages m ON m.id = a.message_id"
-            f" WHERE {where} ORDER BY a.at DESC, a.id DESC LIMIT ${len(args)}",
-            *args,
-        )
-
-    async def list(
-        self,
-        db: Database,
-        state: str | None,
-        tenant: str | None,
-        subscription: str | None,
-        limit: int,
-    ) -> list[Row]:
-        """Messages, newest first, for the operators' `gateway deliveries list`."""
-        where: list[str] = []
-        args: list[Any] = []
-        for column, value in (
-            ("state", state),
-            ("tenant", tenant),
-            ("subscription_id", subscription),
-        ):
-            if value is not None:
-                args.append(value)
-                where.append(f"{column} = ${len(args)}")
-        args.append(max(1, min(limit, 1000)))
-        return await db.fetch(
-            "SELECT id, state, attempts, last_status, next_attempt_at, event_type, order_id,"
-            " tenant, subscription_id FROM messages"
-            + (f" WHERE {' AND '.join(where)}" if where else "")
-            + f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
-            *args,
-        )

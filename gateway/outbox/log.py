@@ -1,0 +1,73 @@
+"""What people read of the outbox: a subscription's delivery log, the operators' list of
+messages, and the backlog the metrics show. Every statement here is a read on an index;
+the writes, and the dispatcher's own reads, are `gateway.outbox.queue`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from gateway.clock import unstamp
+from gateway.storage import Database, Row
+
+
+async def backlog(db: Database) -> tuple[dict[str, int], datetime | None]:
+    """Undelivered messages by state, and when the oldest pending one was written: on
+    `messages_claim` (state first), so the cost follows the backlog, not the table."""
+    counts = dict.fromkeys(("pending", "delivering", "failed"), 0)
+    for row in await db.fetch(
+        "SELECT state, count(*) AS n FROM messages WHERE state IN ($1, $2, $3) GROUP BY state",
+        *counts,
+    ):
+        counts[row["state"]] = int(row["n"])
+    oldest = await db.fetchrow(
+        "SELECT min(created_at) AS at FROM messages WHERE state = $1", "pending"
+    )
+    return counts, unstamp(oldest["at"]) if oldest and oldest["at"] else None
+
+
+async def attempts(
+    db: Database, subscription_id: str, limit: int, after: tuple[str, str] | None
+) -> list[Row]:
+    """A subscription's delivery attempts, newest first, with their message's state;
+    `after` is the (at, id) of the last one already shown."""
+    args: list[Any] = [subscription_id]
+    where = "a.subscription_id = $1"
+    if after is not None:
+        args += list(after)
+        where += " AND (a.at, a.id) < ($2, $3)"  # a row value: an index range
+    args.append(limit)
+    return await db.fetch(
+        "SELECT a.*, m.event_type, m.order_id, m.state AS message_state, m.next_attempt_at"
+        " FROM delivery_attempts a JOIN messages m ON m.id = a.message_id"
+        f" WHERE {where} ORDER BY a.at DESC, a.id DESC LIMIT ${len(args)}",
+        *args,
+    )
+
+
+async def messages(
+    db: Database,
+    state: str | None,
+    tenant: str | None,
+    subscription: str | None,
+    limit: int,
+) -> list[Row]:
+    """Messages, newest first, for the operators' `gateway deliveries list`."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (
+        ("state", state),
+        ("tenant", tenant),
+        ("subscription_id", subscription),
+    ):
+        if value is not None:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    args.append(max(1, min(limit, 1000)))
+    return await db.fetch(
+        "SELECT id, state, attempts, last_status, next_attempt_at, event_type, order_id,"
+        " tenant, subscription_id FROM messages"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
+        *args,
+    )
