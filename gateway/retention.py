@@ -25,6 +25,7 @@ deleted once, by whichever gets there first.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,7 +36,7 @@ from gateway.config import Config
 from gateway.hooks.host import PluginHost
 from gateway.outbox.queue import Messages
 from gateway.storage import Database, StorageUnavailable, Transaction
-from gateway.storage.sweep import Swept, in_batches
+from gateway.storage.sweep import Swept, in_batches, pace
 
 log = structlog.get_logger()
 
@@ -141,8 +142,11 @@ class Housekeeping:
 
             gone = batch
             while gone == batch:
+                started = time.monotonic()
                 gone, tried = await self.db.transaction(forget)
                 messages, attempts = messages + Swept(gone, 1), attempts + Swept(tried, 1)
+                if gone == batch:
+                    await pace(started)
         return messages, attempts
 
     async def run_forever(self) -> None:

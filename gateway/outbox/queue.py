@@ -18,6 +18,7 @@ and no replay sends an empty one. Delivered and cancelled messages go after
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any
 from gateway.clock import Clock, stamp
 from gateway.sealing import Sealer, reseal_column
 from gateway.storage import Database, Row, Transaction
+from gateway.storage.sweep import pace
 from gateway.tracing import origin
 
 WINDOW = 1000  # due messages looked at per claim
@@ -341,10 +343,12 @@ class Messages:
         before = stamp(self.clock.now() - retention)
         purged = 0
         while True:
+            started = time.monotonic()
             count = await db.execute(_PURGE, before, batch)
             purged += count
             if count < batch:
                 return purged
+            await pace(started)  # others write between two batches (gateway.storage.sweep)
 
     async def reseal(self, db: Database) -> tuple[int, int]:
         """`gateway seal rekey` for the payloads: (re-sealed, already current)."""
