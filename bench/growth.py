@@ -54,7 +54,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
@@ -588,6 +588,28 @@ async def count_orders(storage: str, engine: str) -> int:
         await writer.close()
 
 
+async def first_sweep(storage: str, engine: str, limit: float) -> float:
+    """Seconds until the gateway's first housekeeping turn has deleted the filled messages
+    past their 30-day retention (most of what it deletes): what is measured after it is the
+    gateway at that size in its steady state, not the one-off turn after a bulk load."""
+    cutoff = (datetime.now(UTC) - timedelta(hours=720)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    writer = writer_for(storage, engine)
+    await writer.open()
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < limit:
+            left = await writer.scalar(
+                "SELECT count(*) FROM messages WHERE state IN ('delivered', 'cancelled')"
+                f" AND next_attempt_at < '{cutoff}'"
+            )
+            if not int(left):
+                break
+            await asyncio.sleep(2)
+        return time.monotonic() - started
+    finally:
+        await writer.close()
+
+
 class Busy:
     """How busy the machine was while a run lasted, in CPUs: all of it, and the benchmark's
     own processes (gateway, sandbox, this one; PostgreSQL is in neither column's share of
@@ -816,6 +838,9 @@ async def one_size(
             gateway = start_gateway(workdir, sandbox.url, storage)
             api = gateway.url + "/v1"
             try:
+                if args.settle:
+                    result["first_sweep_seconds"] = await first_sweep(storage, engine, args.settle)
+                    print(f"  first housekeeping turn: {result['first_sweep_seconds']:.0f} s")
                 tag = uuid.uuid4().hex[:8]
                 await place_for(http, api, args.warmup, f"warm-{tag}")
                 for _, path, who in filters(probes, None, None):
@@ -1133,6 +1158,10 @@ if __name__ == "__main__":
         "--history-days", type=int, default=HISTORY_DAYS, help="the filled orders' time span"
     )
     parser.add_argument("--poll", default="/v1/orders", help="what the reader polls")
+    parser.add_argument(
+        "--settle", type=float, default=900.0,
+        help="seconds to wait at most for the first housekeeping turn before measuring (0: not)",
+    )  # fmt: skip
     parser.add_argument("--label", help="a note on what was measured, kept in the JSON")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path, help="SVG (default: the JSON path with .svg)")
