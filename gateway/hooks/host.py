@@ -224,11 +224,8 @@ class PluginHost:
 
     def mode(self, tenant: str | None, plugin: str) -> str:
         """How `plugin` runs for `tenant`: its policy's mode, else the config's word."""
-        if tenant is not None:
-            rule = self.policies.rule(tenant, plugin)
-            if rule is not None:
-                return rule.mode
-        return self.configured_mode(tenant, plugin)
+        rule = self.policies.rule(tenant, plugin) if tenant is not None else None
+        return rule.mode if rule is not None else self.configured_mode(tenant, plugin)
 
     def configured_mode(self, tenant: str | None, plugin: str) -> str:
         return "enforce" if self._by_name[plugin].active_for(tenant) else "off"
@@ -238,12 +235,11 @@ class PluginHost:
     ) -> Iterator[tuple[str, Callable[..., Any], list[str], str]]:
         caller = getattr(self.manager.hook, hook)
         for impl in reversed(caller.get_hookimpls()):
-            name = impl.plugin_name
-            mode = self.mode(tenant, name)
+            name, function = impl.plugin_name, impl.function
+            rule = self.policies.rule(tenant, name) if tenant is not None else None
+            mode = rule.mode if rule is not None else self.configured_mode(tenant, name)
             if mode == "off":
                 continue
-            function = impl.function
-            rule = self.policies.rule(tenant, name) if tenant is not None else None
             if rule is not None and rule.instance is not None:
                 function = getattr(rule.instance, function.__name__)
             yield name, function, list(impl.argnames), mode
@@ -259,6 +255,22 @@ class PluginHost:
             note = (order_of(kwargs), tenant, name, hook, outcome, mode, took, code, message)
             self.decisions.note(*note)
 
+    def _refused(
+        self, kwargs: dict[str, Any], tenant: str | None, name: str, hook: str, mode: str,
+        started: float, reject: Reject | None,
+    ) -> bool:  # fmt: skip
+        """A gating call refused (`reject`) or failed (None): traced; True when the plugin is in
+        shadow mode, so that the order goes on as if it had allowed it."""
+        shadow = mode == "shadow"
+        if reject is None:
+            log.exception("plugin_failed", plugin=name, hook=hook, mode=mode)
+            self._note(kwargs, tenant, name, hook, "failed", mode, started)
+        else:
+            outcome = "would_reject" if shadow else "rejected"
+            code, message = reject.code, reject.message
+            self._note(kwargs, tenant, name, hook, outcome, mode, started, code, message)
+        return shadow
+
     async def gate(self, hook: str, tenant: str, /, **kwargs: Any) -> Any:
         """Run a gating hook; the first non-None result is returned (for firstresult hooks).
         A plugin in shadow mode is run and traced, and nothing it says changes the order."""
@@ -269,19 +281,13 @@ class PluginHost:
             try:
                 result = await _maybe_await(function(*[kwargs[a] for a in argnames]))
             except Reject as reject:
-                outcome = "would_reject" if shadow else "rejected"
-                self._note(
-                    kwargs, tenant, name, hook, outcome, mode, started, reject.code, reject.message
-                )
-                if shadow:
+                if self._refused(kwargs, tenant, name, hook, mode, started, reject):
                     continue
                 raise PluginRejected(name, reject) from None
             except PASSED_THROUGH:
                 raise  # the provider's or the database's own answer keeps its meaning
             except Exception:
-                log.exception("plugin_failed", plugin=name, hook=hook, mode=mode)
-                self._note(kwargs, tenant, name, hook, "failed", mode, started)
-                if shadow:
+                if self._refused(kwargs, tenant, name, hook, mode, started, None):
                     continue
                 raise PluginFailed(name) from None
             if hook == "gateway_select_account" and result is not None:
@@ -335,21 +341,13 @@ class PluginHost:
                         )
                     await stack.enter_async_context(manager)
                 except Reject as reject:
-                    shadow = mode == "shadow"
-                    outcome = "would_reject" if shadow else "rejected"
-                    self._note(
-                        kwargs, tenant, name, hook, outcome, mode, started,
-                        reject.code, reject.message,
-                    )  # fmt: skip
-                    if shadow:
+                    if self._refused(kwargs, tenant, name, hook, mode, started, reject):
                         continue
                     raise PluginRejected(name, reject) from None
                 except PASSED_THROUGH:
                     raise
                 except Exception:
-                    log.exception("plugin_failed", plugin=name, hook=hook, mode=mode)
-                    self._note(kwargs, tenant, name, hook, "failed", mode, started)
-                    if mode == "shadow":
+                    if self._refused(kwargs, tenant, name, hook, mode, started, None):
                         continue
                     raise PluginFailed(name) from None
                 self._note(kwargs, tenant, name, hook, "allowed", mode, started)
