@@ -37,13 +37,10 @@ class Step:
 
 def _create(cfg: TenantConfig) -> Callable[[Transaction, str], Awaitable[None]]:
     async def run(tx: Transaction, now: str) -> None:
-        row = await tx.fetchrow("SELECT deleted_at FROM tenants WHERE name = $1", cfg.name)
-        if row is not None:
-            raise Conflict(
-                f"tenant {cfg.name!r} was deleted and its orders keep the name; rename it in "
-                "the file"
-            )
-        await store.insert_tenant(tx, now, cfg.name, cfg.role, cfg.accounts, cfg.default_account)
+        await store.insert_tenant(
+            tx, now, cfg.name, cfg.role, cfg.accounts, cfg.default_account,
+            fix="rename it in the file",
+        )  # fmt: skip
 
     return run
 

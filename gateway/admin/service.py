@@ -22,7 +22,7 @@ from gateway.admin.store import AdminStore, Policy, Snapshot, TenantRecord, Toke
 from gateway.clock import isoformat_z, stamp
 from gateway.config import Role
 from gateway.config_fields import NAME
-from gateway.errors import Conflict, InvalidField, NotFound
+from gateway.errors import InvalidField, NotFound
 from gateway.hooks.host import PluginHost
 from gateway.hooks.policies import MODES
 from gateway.plugin_api import AdminChange, SettingsError
@@ -134,15 +134,6 @@ class Admin:
         self._check_expiry(expires_at)
 
         async def work(tx: Transaction, now: str) -> None:
-            row = await tx.fetchrow("SELECT deleted_at FROM tenants WHERE name = $1", name)
-            if row is not None:
-                raise Conflict(
-                    f"tenant {name!r} already exists"
-                    if row["deleted_at"] is None
-                    else f"tenant {name!r} was deleted and its orders keep the name; choose "
-                    "another name",
-                    details={"field": "name"},
-                )
             await store.insert_tenant(tx, now, name, role, accounts, default)
             await store.insert_token(tx, now, name, token_hash(secret), label, _at(expires_at))
 

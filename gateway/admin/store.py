@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from gateway.clock import Clock, stamp, unstamp
 from gateway.config import Role
+from gateway.errors import Conflict
 from gateway.storage import Database, Transaction
 
 CHANNEL = "gateway_admin"
@@ -156,8 +157,19 @@ class AdminStore:
 
 
 async def insert_tenant(
-    tx: Transaction, now: str, name: str, role: Role, accounts: tuple[str, ...], default: str
-) -> None:
+    tx: Transaction, now: str, name: str, role: Role, accounts: tuple[str, ...], default: str,
+    fix: str = "choose another name",
+) -> None:  # fmt: skip
+    """A new tenant, if its name was never taken: a deleted tenant's orders keep its name,
+    and a new tenant under it would see them. `fix` ends the refusal's message."""
+    row = await tx.fetchrow("SELECT deleted_at FROM tenants WHERE name = $1", name)
+    if row is not None:
+        raise Conflict(
+            f"tenant {name!r} already exists"
+            if row["deleted_at"] is None
+            else f"tenant {name!r} was deleted and its orders keep the name; {fix}",
+            details={"field": "name"},
+        )
     await tx.execute(
         "INSERT INTO tenants (name, role, accounts, default_account, disabled, created_at,"
         " updated_at) VALUES ($1, $2, $3, $4, FALSE, $5, $5)",
