@@ -25,7 +25,7 @@ from gateway.api import catalog as api_catalog
 from gateway.api import intake, ops
 from gateway.api import orders as api_orders
 from gateway.api import webhooks as api_webhooks
-from gateway.api.edge import BODY_TIMEOUT, MAX_BODY, METRICS, TENANTS, TRACER, edge
+from gateway.api.edge import BODY_TIMEOUT, MAX_BODY, METRICS, RATE_LIMITS, TENANTS, TRACER, edge
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config, ConfigError, seal_keys
 from gateway.hooks.host import PluginHost
@@ -58,7 +58,6 @@ from gateway.state import (
     INSTANCE,
     LEDGER,
     PLUGINS,
-    RATE_LIMITS,
     RECONCILER,
     RESOLVER,
     SESSIONS,
@@ -120,9 +119,11 @@ def create_app(settings: Settings) -> web.Application:
     app[RATE_LIMITS] = RateLimits(
         settings.clock,
         {
-            "test": config.webhooks.test_sends_per_minute,
-            "replay": config.webhooks.replays_per_minute,
-            "subscription": config.webhooks.subscription_changes_per_minute,
+            "test": (config.webhooks.test_sends_per_minute, 60),
+            "replay": (config.webhooks.replays_per_minute, 60),
+            "subscription": (config.webhooks.subscription_changes_per_minute, 60),
+            "read": (config.server.tenant_reads_per_second, 1),
+            "write": (config.server.tenant_writes_per_second, 1),
         },
     )
     keys = seal_keys(config) if settings.seal_keys is None else settings.seal_keys

@@ -28,6 +28,8 @@ from gateway.config_fields import (
     _table,
     _url,
 )
+from gateway.config_server import ServerConfig as ServerConfig
+from gateway.config_server import server_config
 from gateway.config_webhooks import DestinationsConfig as DestinationsConfig
 from gateway.config_webhooks import WebhooksConfig as WebhooksConfig
 from gateway.config_webhooks import webhooks_config
@@ -68,24 +70,6 @@ class TenantConfig:
 
 
 @dataclass(frozen=True)
-class ServerConfig:
-    """Where to listen, and the bounds that keep one client from holding the server.
-
-    A request's head must arrive whole within `header_timeout_seconds` of its first
-    byte (slow-header attacks); a connection with no request for
-    `idle_timeout_seconds` is closed; past `max_connections` open connections per
-    process a new one is answered 503 and closed at once.
-    """
-
-    host: str = "127.0.0.1"
-    port: int = 8080
-    max_body_bytes: int = 64 * 1024
-    header_timeout_seconds: float = 10.0
-    idle_timeout_seconds: float = 60.0
-    max_connections: int = 1000
-
-
-@dataclass(frozen=True)
 class PluginsConfig:
     """Which plugins run, and each one's own settings block (checked by the plugin itself)."""
 
@@ -112,7 +96,7 @@ class Config:
     storage_timeout_seconds: float = 5.0
     # The keys gift-card codes are sealed with at rest, newest first (docs/security.md).
     seal_keys: SecretRef = field(default_factory=lambda: SecretRef(env="GATEWAY_SEAL_KEYS"))
-    server: ServerConfig = ServerConfig()
+    server: ServerConfig = field(default_factory=ServerConfig)
     plugins: PluginsConfig = PluginsConfig()
     webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
     telemetry: TelemetryConfig = TelemetryConfig()
@@ -153,7 +137,7 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
         "",
         {"server", "storage", "gateway", "accounts", "tenants", "plugins", "webhooks", "telemetry"},
     )
-    server = _server(_table(raw, "server"))
+    server = server_config(_table(raw, "server"))
     storage = _table(raw, "storage")
     _only(storage, "storage", {"url", "timeout_seconds", "seal_keys"})
     seal_keys = (
@@ -243,30 +227,6 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
         decision_retention_days=decisions,
         token_renew_margin_seconds=margin,
         resend_window_seconds=window,
-    )
-
-
-def _server(raw: dict[str, Any]) -> ServerConfig:
-    _only(raw, "server", set(ServerConfig.__dataclass_fields__))
-    port = _int(raw, "server", "port", 8080)
-    if not 0 <= port <= 65535:
-        raise ConfigError("server.port", "a TCP port between 0 and 65535")
-    body = _int(raw, "server", "max_body_bytes", 64 * 1024)
-    if body < 1024:
-        raise ConfigError("server.max_body_bytes", "at least 1024")
-    header = _number(raw, "server", "header_timeout_seconds", 10.0)
-    idle = _number(raw, "server", "idle_timeout_seconds", 60.0)
-    if not 0 < header <= 300 or not 0 < idle <= 3600:
-        raise ConfigError(
-            "server",
-            "header_timeout_seconds is above 0 and at most 300, idle_timeout_seconds above 0"
-            " and at most 3600",
-        )
-    connections = _int(raw, "server", "max_connections", 1000)
-    if connections < 1:
-        raise ConfigError("server.max_connections", "at least 1")
-    return ServerConfig(
-        _str(raw, "server", "host", "127.0.0.1"), port, body, header, idle, connections
     )
 
 

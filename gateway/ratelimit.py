@@ -1,10 +1,13 @@
-"""Per-tenant rate limits for requests that make the gateway send (test pings, replays).
+"""Per-tenant rate limits: on reads and writes of the tenant API, and on the requests
+that make the gateway send (test pings, replays, subscription changes).
 
-A token bucket per (tenant, kind): `per_minute` requests, refilled evenly, so a
-burst of `per_minute` is allowed and then one every 60/per_minute seconds. It
-is per process (each replica counts its own): these limits stop a tenant from
-turning the gateway into a flood against some endpoint, where a factor of the
-replica count does not matter; they are not quotas to bill by.
+A token bucket per (tenant, kind): `quota` requests per `window` seconds, refilled
+evenly, so a burst of `quota` is allowed and then one every window/quota seconds. It
+is per process (each replica counts its own): these limits keep one tenant from
+taking a process's event loop from the others, or from turning the gateway into a
+flood against some endpoint, where a factor of the replica count does not matter;
+counting across replicas would cost a database round trip per request, more than
+the read it guards. They are not quotas to bill by.
 
 Written here rather than taken from a library because it reads the gateway's
 injected clock, so tests move time instead of sleeping. Answers carry
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from gateway.clock import Clock
 from gateway.errors import RateLimited
 
-WINDOW = 60.0
+WINDOWS = {60: "minute", 1: "second"}
 
 
 @dataclass
@@ -30,32 +33,37 @@ class _Bucket:
 
 
 class RateLimits:
-    def __init__(self, clock: Clock, per_minute: dict[str, int]) -> None:
+    def __init__(self, clock: Clock, quotas: dict[str, tuple[int, int]]) -> None:
+        """`quotas`: per kind, (requests, window in seconds: 60 or 1); 0 requests: no bound."""
         self.clock = clock
-        self.per_minute = per_minute
+        self.quotas = quotas
         self._buckets: dict[tuple[str, str], _Bucket] = {}
+
+    def bounded(self, kind: str) -> bool:
+        return self.quotas[kind][0] > 0
 
     def take(self, tenant: str, kind: str) -> dict[str, str]:
         """One request of `kind` for `tenant`: the headers to answer with, or RateLimited."""
-        quota = self.per_minute[kind]
-        rate = quota / WINDOW
+        quota, window = self.quotas[kind]
+        rate = quota / window
         now = self.clock.now().timestamp()
         bucket = self._buckets.get((tenant, kind))
         if bucket is None:
             bucket = self._buckets[(tenant, kind)] = _Bucket(float(quota), now)
         bucket.tokens = min(float(quota), bucket.tokens + max(0.0, now - bucket.at) * rate)
         bucket.at = now
-        policy = f'"{kind}";q={quota};w={int(WINDOW)}'
+        policy = f'"{kind}";q={quota};w={window}'
         if bucket.tokens < 1:
             wait = max(1, math.ceil((1 - bucket.tokens) / rate))
             raise RateLimited(
-                f"too many {kind} requests: at most {quota} a minute per tenant; retry in {wait} s",
+                f"too many {kind} requests: at most {quota} a {WINDOWS[window]} per tenant;"
+                f" retry in {wait} s",
                 headers={
                     "Retry-After": str(wait),
                     "RateLimit-Policy": policy,
                     "RateLimit": f'"{kind}";r=0;t={wait}',
                 },
-                details={"limit": quota, "window_seconds": int(WINDOW)},
+                details={"limit": quota, "window_seconds": window},
             )
         bucket.tokens -= 1
         refill = math.ceil((quota - bucket.tokens) / rate)

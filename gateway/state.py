@@ -18,7 +18,6 @@ from gateway.outbox.dispatcher import Dispatcher
 from gateway.outbox.subscriptions import Subscriptions
 from gateway.provider.accounts import AccountSession
 from gateway.provider.catalog import AccountCatalog
-from gateway.ratelimit import RateLimits
 from gateway.retention import Housekeeping
 from gateway.storage import Database
 
@@ -33,7 +32,6 @@ PLUGINS = web.AppKey("plugins", PluginHost)
 SUBSCRIPTIONS = web.AppKey("subscriptions", Subscriptions)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 DESTINATIONS = web.AppKey("destinations", DestinationPolicy)
-RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
 RECONCILER = web.AppKey("reconciler", Reconciler)
 RESOLVER = web.AppKey("resolver", Resolver)
 INSTANCE = web.AppKey("instance", Instance)

@@ -35,6 +35,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
             # not the subject here (tests/test_webhooks_destinations.py is): high enough
             # that generated cases reach the handlers instead of the limit
             webhooks={"test_sends_per_minute": 100000, "replays_per_minute": 100000},
+            server={"tenant_reads_per_second": 0},
         )
         config = folder / "gateway.toml"
         config.write_text(text)

@@ -38,6 +38,7 @@ HELPERS = {
     "gateway/hooks/decisions.py",  # `note(...)`: the decision trace, written off the path
     "gateway/hooks/policies.py",  # `rule(...)`: a tenant's mode for a plugin
     "gateway/tracing.py",  # `inject(...)`, `origin()`: trace context in and out, spans
+    "gateway/ratelimit.py",  # `bounded(...)`: is this tenant's kind of request counted
 }
 
 

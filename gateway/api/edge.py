@@ -34,6 +34,7 @@ from gateway.errors import (
 )
 from gateway.metrics import Metrics
 from gateway.provider.transport import provider_statuses
+from gateway.ratelimit import RateLimits
 from gateway.storage import StorageUnavailable
 from gateway.tenants import Tenant, TenantDirectory
 from gateway.tracing import NO_TRACER, extract, span
@@ -52,6 +53,8 @@ BODY_TIMEOUT = web.AppKey("body_timeout_seconds", float)
 TRACER = web.AppKey("tracer", Tracer)
 REQUEST_ID = web.RequestKey("request_id", str)
 TENANT = web.RequestKey("tenant", Tenant)
+RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
+LIMIT_HEADERS = web.RequestKey("limit_headers", dict)
 
 
 def error_response(
@@ -125,6 +128,11 @@ async def _measured(
         provider_statuses.reset(token)
     elapsed = time.perf_counter() - started
     response.headers["X-Request-Id"] = request_id
+    for name, value in request.get(LIMIT_HEADERS, {}).items():
+        # a handler's own limit (a test send, a replay) joins the list: the draft allows several
+        present = response.headers.get(name)
+        alone = present is None or present == value
+        response.headers[name] = value if alone else f"{value}, {present}"
     metrics = request.app[METRICS]
     metrics.requests.labels(method=request.method, route=route, status=str(response.status)).inc()
     metrics.request_latency.labels(route=route).observe(elapsed)
@@ -309,4 +317,8 @@ def authenticate(request: web.Request) -> Tenant:
     directory.used[found.token_id] = now
     request[TENANT] = tenant
     structlog.contextvars.bind_contextvars(tenant=tenant.name)
+    limits = request.app.get(RATE_LIMITS)
+    kind = "read" if request.method in ("GET", "HEAD") else "write"
+    if limits is not None and limits.bounded(kind):
+        request[LIMIT_HEADERS] = limits.take(tenant.name, kind)
     return tenant

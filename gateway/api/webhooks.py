@@ -8,11 +8,11 @@ from aiohttp import web
 
 from gateway import cursors
 from gateway.api import params
-from gateway.api.edge import authenticate, read_json
+from gateway.api.edge import RATE_LIMITS, authenticate, read_json
 from gateway.clock import isoformat_z, unstamp
 from gateway.errors import BadRequest, InvalidField, NotFound, PayloadPurged
 from gateway.outbox import log as outbox_log
-from gateway.state import CONFIG, DESK, DISPATCHER, LEDGER, RATE_LIMITS, SUBSCRIPTIONS
+from gateway.state import CONFIG, DESK, DISPATCHER, LEDGER, SUBSCRIPTIONS
 from gateway.tenants import Tenant
 
 
