@@ -1,6 +1,9 @@
-"""Every shell block of the README runs as written, in order, in a fresh copy of the project.
+"""Every shell block of the README and of `docs/` runs as written, in order, in a fresh copy
+of the project.
 
-Each block runs in one bash session, inside a network namespace of its own
+Each README block runs in one bash session; a page of `docs/` runs all its blocks, in order,
+in one session after the README's "Running it for real" block, which each such page says to
+run first. Each session runs inside a network namespace of its own
 (`unshare --net`, loopback only): the README's ports 8080 and 8081 are always
 free there, and nothing it starts can reach any other address. What differs
 from a newcomer's terminal, and why:
@@ -13,7 +16,8 @@ from a newcomer's terminal, and why:
   demo, the `curl` line it prints is then run, as its banner says to;
 - when a block ends, what it started is stopped (the reader's Ctrl-C).
 
-A command that fails fails the block, with its output in the assertion.
+A command that fails fails the block, with its output in the assertion, and so does an
+API error (`"error": {`) in what a block prints: a `curl` exits 0 on a 4xx.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ import pytest
 from tests.processes import ROOT
 
 README = ROOT / "README.md"
+PAGES = sorted((ROOT / "docs").glob("*.md"))
+FOR_REAL = 'eval "$(gateway sandbox --print-env)"'  # the README's "Running it for real"
 BANNERS = {"gateway demo": "Then list it:", "gateway sandbox": "for gateway.example.toml"}
 
 pytestmark = pytest.mark.skipif(
@@ -39,8 +45,17 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def blocks() -> list[str]:
-    return re.findall(r"```sh\n(.*?)```", README.read_text(), flags=re.S)
+def blocks(page: Path = README) -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", page.read_text(), flags=re.S)
+
+
+def for_real() -> str:
+    (block,) = [b for b in blocks() if b.startswith(FOR_REAL)]
+    return block
+
+
+def pages_with_blocks() -> list[Path]:
+    return [page for page in PAGES if blocks(page)]
 
 
 def adapted(block: str) -> str:
@@ -68,9 +83,10 @@ def adapted(block: str) -> str:
     return "\n".join(script) + "\n"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fresh_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project's tracked files, as a fresh clone has them."""
+    """The project's tracked files, as a fresh clone has them: one per session, as each
+    reader starts from their own clone (the README's steps add a tenant, once)."""
     copy = tmp_path_factory.mktemp("clone")
     tracked = subprocess.run(
         ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
@@ -87,11 +103,11 @@ def test_the_readme_has_the_blocks_a_newcomer_follows() -> None:
     assert len(found) == 5
     assert any("gateway demo" in b for b in found)
     assert any("gateway serve --config gateway.toml" in b for b in found)
+    walked = {page.name for page in pages_with_blocks()}
+    assert {"administration.md", "operations.md", "security.md"} <= walked
 
 
-@pytest.mark.parametrize("number", range(len(blocks())))
-def test_each_readme_block_runs_as_written(number: int, fresh_copy: Path) -> None:
-    script = adapted(blocks()[number])
+def run_script(script: str, fresh_copy: Path) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -110,5 +126,21 @@ def test_each_readme_block_runs_as_written(number: int, fresh_copy: Path) -> Non
         f"--- script\n{script}--- stdout\n{done.stdout[-3000:]}--- stderr\n{done.stderr[-3000:]}"
     )
     assert done.returncode == 0, shown
+    assert '"error": {' not in done.stdout and '"error":{' not in done.stdout, shown
+    return done
+
+
+@pytest.mark.parametrize("number", range(len(blocks())))
+def test_each_readme_block_runs_as_written(number: int, fresh_copy: Path) -> None:
+    script = adapted(blocks()[number])
+    done = run_script(script, fresh_copy)
+    shown = f"--- script\n{script}--- stdout\n{done.stdout[-3000:]}"
     if "curl -s -X POST" in script or "gateway demo" in script:
         assert '"status": "pending"' in done.stdout or '"status":"pending"' in done.stdout, shown
+
+
+@pytest.mark.parametrize("page", pages_with_blocks(), ids=lambda page: page.name)
+def test_each_docs_page_runs_as_written_after_the_readme(page: Path, fresh_copy: Path) -> None:
+    assert "Running it for real" in page.read_text()  # the page says what to run first
+    script = adapted(for_real()) + "".join(adapted(block) for block in blocks(page))
+    run_script(script, fresh_copy)
