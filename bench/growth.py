@@ -592,7 +592,11 @@ async def first_sweep(storage: str, engine: str, limit: float) -> float:
     """Seconds until the gateway's first housekeeping turn has deleted the filled messages
     past their 30-day retention (most of what it deletes): what is measured after it is the
     gateway at that size in its steady state, not the one-off turn after a bulk load."""
-    cutoff = (datetime.now(UTC) - timedelta(hours=720)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # a few minutes' margin: the turn began before this call, with a cutoff a little
+    # earlier, and the rows between the two wait for the next turn (minutes away)
+    cutoff = (datetime.now(UTC) - timedelta(hours=720, minutes=10)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
     writer = writer_for(storage, engine)
     await writer.open()
     started = time.monotonic()

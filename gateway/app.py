@@ -16,6 +16,7 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 from opentelemetry.trace import Tracer, TracerProvider
 
+from gateway import console
 from gateway.admin import declared
 from gateway.admin.service import Admin
 from gateway.admin.store import AdminStore
@@ -140,6 +141,7 @@ def create_app(settings: Settings) -> web.Application:
         + ops.routes
     )
     app.router.add_routes(plugins.routes())
+    console.setup(app, sealer, settings.clock)
     return app
 
 

@@ -18,11 +18,14 @@ is read as it stands, so a database written before sealing still reads, and
 
 from __future__ import annotations
 
+import base64
 import functools
 import re
 from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 if TYPE_CHECKING:
     from gateway.storage import Database, Row, Transaction
@@ -57,6 +60,17 @@ class Sealer:
                 "make one with `gateway seal new-key`"
             ) from None
         self._multi = MultiFernet(self._fernets)
+        self._keys = [k.encode() for k in keys]
+
+    def derived(self, purpose: str) -> MultiFernet:
+        """Keys of their own for another purpose (the console's session cookies), derived
+        from the seal keys with HKDF: one secret to keep and rotate, and a cookie can never
+        be taken for a sealed code or the other way round."""
+        fernets = []
+        for key in self._keys:
+            derive = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode())
+            fernets.append(Fernet(base64.urlsafe_b64encode(derive.derive(key))))
+        return MultiFernet(fernets)
 
     def seal(self, text: str) -> str:
         return PREFIX + self._multi.encrypt(text.encode()).decode()

@@ -115,6 +115,10 @@ class TenantDirectory:
         # The lookup compares hashes of the secret, never the secret: no timing leak to guard.
         return self._by_hash.get(token_hash(token))
 
+    def by_hash(self, digest: str) -> Credential | None:
+        """A console session keeps its token's hash (sealed in its cookie), never the token."""
+        return self._by_hash.get(digest)
+
     def authenticate(self, token: str) -> Tenant | None:
         found = self.credential(token)
         return None if found is None else found.tenant

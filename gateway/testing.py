@@ -289,8 +289,10 @@ async def plugin_harness(
     *,
     factories: dict[str, Callable[[dict[str, Any]], Any]] | None = None,
     storage_url: str | None = None,
+    server: dict[str, Any] | None = None,
 ) -> AsyncIterator[Harness]:
-    """The sandbox and a gateway with these `[plugins]` settings, in this process."""
+    """The sandbox and a gateway with these `[plugins]` settings (and `[server]` ones), in
+    this process."""
     clock = ManualClock()
     sandbox_app = create_sandbox_app(sandbox_settings(), clock)
     sandbox_server = TestServer(sandbox_app)
@@ -298,13 +300,18 @@ async def plugin_harness(
     with tempfile.TemporaryDirectory(prefix="gateway-test-") as tmp:
         url = storage_url or f"sqlite:///{Path(tmp) / 'gateway.sqlite3'}"
         try:
-            server, app = await start_gateway(
-                sandbox_server, url, clock, plugins=plugins, plugin_factories=factories
+            gateway_server, app = await start_gateway(
+                sandbox_server,
+                url,
+                clock,
+                plugins=plugins,
+                plugin_factories=factories,
+                server=server,
             )
             try:
                 async with aiohttp.ClientSession() as http:
-                    yield Harness(server, app, http, sandbox_app[SANDBOX], clock)
+                    yield Harness(gateway_server, app, http, sandbox_app[SANDBOX], clock)
             finally:
-                await server.close()
+                await gateway_server.close()
         finally:
             await sandbox_server.close()

@@ -23,7 +23,7 @@ from aiohttp import web
 from gateway.admin.service import MAX_LABEL, Admin, tenant_view, token_view
 from gateway.admin.store import TenantRecord
 from gateway.api import params
-from gateway.api.edge import TENANTS, authenticate, read_json
+from gateway.api.edge import CREDENTIAL, TENANTS, authenticate, read_json
 from gateway.config import Role
 from gateway.errors import BadRequest, Conflict, Forbidden, InvalidField, NotFound
 from gateway.state import ADMIN, PLUGINS
@@ -195,9 +195,7 @@ async def list_tokens(request: web.Request) -> web.Response:
 async def revoke_token(request: web.Request) -> web.Response:
     actor, admin, record = await _tenant(request)
     name, ident = record.name, request.match_info["token_id"]
-    presented = request.headers.get("Authorization", "").partition(" ")[2].strip()
-    current = request.app[TENANTS].credential(presented)
-    if current is not None and current.token_id == ident:
+    if request[CREDENTIAL].token_id == ident:
         raise Conflict("this is the token you are calling with; revoke it with another one")
     await admin.revoke_token(_actor(actor), name, ident)
     return web.Response(status=204)

@@ -36,7 +36,7 @@ from gateway.metrics import Metrics
 from gateway.provider.transport import provider_statuses
 from gateway.ratelimit import RateLimits
 from gateway.storage import StorageUnavailable
-from gateway.tenants import Tenant, TenantDirectory
+from gateway.tenants import Credential, Tenant, TenantDirectory
 from gateway.tracing import NO_TRACER, extract, span
 
 log = structlog.get_logger()
@@ -53,6 +53,10 @@ BODY_TIMEOUT = web.AppKey("body_timeout_seconds", float)
 TRACER = web.AppKey("tracer", Tracer)
 REQUEST_ID = web.RequestKey("request_id", str)
 TENANT = web.RequestKey("tenant", Tenant)
+# Set by the console alone, from a session cookie it has opened and checked: the console's
+# calls then meet the same checks as a bearer token's, below (no back door).
+SESSION_CREDENTIAL = web.RequestKey("session_credential", Credential)
+CREDENTIAL = web.RequestKey("credential", Credential)  # the token this request came with
 RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
 LIMIT_HEADERS = web.RequestKey("limit_headers", dict)
 
@@ -286,24 +290,8 @@ async def read_json(request: web.Request) -> Any:
 
 def authenticate(request: web.Request) -> Tenant:
     challenge = {"WWW-Authenticate": 'Bearer realm="gateway"'}
-    sent = request.headers.getall("Authorization", [])
-    if len(sent) > 1:
-        # which one would a proxy in front of us have checked? refuse rather than guess
-        raise BadRequest("send one Authorization header, not several")
-    header = sent[0] if sent else ""
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated(
-            "send your tenant token as 'Authorization: Bearer <token>'", headers=challenge
-        )
     directory = request.app[TENANTS]
-    found = directory.credential(token.strip())
-    if found is None:
-        raise Unauthenticated(
-            "this tenant token is not recognised (wrong, revoked or rotated out); "
-            "ask the operators for a new one",
-            headers=challenge,
-        )
+    found = request.get(SESSION_CREDENTIAL) or _bearer(request, directory, challenge)
     now = directory.clock.now()
     if found.expires_at is not None and now >= found.expires_at:
         raise Unauthenticated(
@@ -316,9 +304,33 @@ def authenticate(request: web.Request) -> Tenant:
         raise TenantDisabled(f"tenant {tenant.name!r} is disabled; ask the operators to enable it")
     directory.used[found.token_id] = now
     request[TENANT] = tenant
+    request[CREDENTIAL] = found
     structlog.contextvars.bind_contextvars(tenant=tenant.name)
     limits = request.app.get(RATE_LIMITS)
     kind = "read" if request.method in ("GET", "HEAD") else "write"
     if limits is not None and limits.bounded(kind):
         request[LIMIT_HEADERS] = limits.take(tenant.name, kind)
     return tenant
+
+
+def _bearer(
+    request: web.Request, directory: TenantDirectory, challenge: dict[str, str]
+) -> Credential:
+    sent = request.headers.getall("Authorization", [])
+    if len(sent) > 1:
+        # which one would a proxy in front of us have checked? refuse rather than guess
+        raise BadRequest("send one Authorization header, not several")
+    header = sent[0] if sent else ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(
+            "send your tenant token as 'Authorization: Bearer <token>'", headers=challenge
+        )
+    found = directory.credential(token.strip())
+    if found is None:
+        raise Unauthenticated(
+            "this tenant token is not recognised (wrong, revoked or rotated out); "
+            "ask the operators for a new one",
+            headers=challenge,
+        )
+    return found

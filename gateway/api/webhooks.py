@@ -11,6 +11,7 @@ from gateway.api import params
 from gateway.api.edge import RATE_LIMITS, authenticate, read_json
 from gateway.clock import isoformat_z, unstamp
 from gateway.errors import BadRequest, InvalidField, NotFound, PayloadPurged
+from gateway.orders.outcomes import is_uuid
 from gateway.outbox import log as outbox_log
 from gateway.state import CONFIG, DESK, DISPATCHER, LEDGER, SUBSCRIPTIONS
 from gateway.tenants import Tenant
@@ -163,6 +164,43 @@ async def replay_message(request: web.Request) -> web.Response:
     return web.json_response({"replayed": 1}, status=202, headers=limits)
 
 
+async def order_deliveries(request: web.Request) -> web.Response:
+    """Each event of one order sent to the caller's endpoints, and each attempt: the
+    answer to "why did my webhook for this order not arrive?"."""
+    tenant = authenticate(request)
+    params.only(request.query, set())
+    order_id = request.match_info["order_id"]
+    desk = request.app[DESK]
+    if not is_uuid(order_id) or not await desk.reads.visible(tenant, order_id):
+        raise NotFound(f"no order {order_id} for tenant {tenant.name!r}")
+    endpoints = {s.id: s.url for s in await request.app[SUBSCRIPTIONS].list(tenant)}
+    rows = (
+        await outbox_log.order_attempts(desk.ledger.db, order_id, list(endpoints))
+        if endpoints
+        else []
+    )
+    data = [
+        {
+            "message_id": row["message_id"],
+            "subscription_id": row["subscription_id"],
+            "url": endpoints[row["subscription_id"]],
+            "event_type": row["event_type"],
+            "state": row["state"],
+            "created_at": isoformat_z(unstamp(row["created_at"])),
+            "attempt": row["attempt"],
+            "at": isoformat_z(unstamp(row["at"])) if row["at"] is not None else None,
+            "status_code": row["status"],
+            "latency_ms": row["latency_ms"],
+            "error": row["error"],
+            "next_attempt_at": isoformat_z(unstamp(row["next_attempt_at"]))
+            if row["state"] == "pending"
+            else None,
+        }
+        for row in rows
+    ]
+    return web.json_response({"data": data, "next_cursor": None})
+
+
 async def replay_order(request: web.Request) -> web.Response:
     tenant: Tenant = authenticate(request)
     limits = _limit(request, tenant, "replay")
@@ -185,4 +223,5 @@ routes = [
     web.post("/v1/subscriptions/{id}/replay", replay_failed),
     web.post("/v1/subscriptions/{id}/deliveries/{message_id}/replay", replay_message),
     web.post("/v1/orders/{order_id}/replay-events", replay_order),
+    web.get("/v1/orders/{order_id}/deliveries", order_deliveries),
 ]

@@ -23,6 +23,9 @@ from .error_detail_details import ErrorDetailDetails
 from .event_type import EventType
 from .new_subscription import NewSubscription
 from .order import Order
+from .order_delivery import OrderDelivery
+from .order_delivery_list import OrderDeliveryList
+from .order_delivery_state import OrderDeliveryState
 from .order_fields import OrderFields
 from .order_page import OrderPage
 from .order_status import OrderStatus
@@ -61,6 +64,9 @@ __all__ = (
     "EventType",
     "NewSubscription",
     "Order",
+    "OrderDelivery",
+    "OrderDeliveryList",
+    "OrderDeliveryState",
     "OrderFields",
     "OrderPage",
     "OrderStatus",
