@@ -4,7 +4,7 @@ Playwright), against a gateway on a real port in front of the sandbox.
 Each journey is what a person does: sign in, find an order placed through the API, open
 its timeline, add an endpoint and see a delivery, replay it, and, as an admin, revoke a
 token and watch the session that used it end. The screenshots of docs/console.md are
-taken here: set CONSOLE_SCREENSHOTS=docs/console to refresh them.
+taken here: set CONSOLE_SCREENSHOTS=docs/console to refresh them (docs/console.md).
 
 Only loopback is reached: the gateway, the sandbox and the webhook receiver listen on
 127.0.0.1, and the browser is given nothing else to open.
@@ -158,6 +158,13 @@ async def test_add_an_endpoint_send_a_test_see_the_delivery_and_replay_it(
     await page.reload()
     assert await page.locator("tbody tr").count() == 2
     assert len(receiver.received) == 2
+
+    # an order's timeline shows each delivery attempt of its events to this endpoint
+    placed = (await gateway.place(item_id=1001)).body
+    await gateway.app[DISPATCHER].run_due()
+    await page.goto(f"{gateway.url}/console/orders/{placed['id']}")
+    timeline = await page.locator("ol.timeline").inner_text()
+    assert f"order.accepted to {receiver.url}" in timeline and "attempt 1: HTTP 200" in timeline
 
 
 async def test_an_admin_revokes_a_token_and_the_console_signs_that_session_out(

@@ -114,7 +114,8 @@ async def test_the_openapi_document_describes_every_route(gateway: Gateway) -> N
     served = {
         (r.method, r.resource.canonical)
         for r in gateway.app.router.routes()
-        if r.method != "HEAD" and r.resource is not None
+        if r.method != "HEAD"
+        and r.resource is not None
         # the console's pages are HTML for people (docs/console.md), not the API
         and not r.resource.canonical.startswith("/console")
     }

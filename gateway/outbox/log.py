@@ -47,16 +47,17 @@ async def attempts(
 
 async def order_attempts(db: Database, order_id: str, subscription_ids: list[str]) -> list[Row]:
     """An order's messages to these subscriptions, each with its attempts (one row with no
-    attempt while none was made), oldest first. On `messages_order` (subscription, order)
-    and `delivery_attempts_message`: an order has a handful of messages, whatever the
-    ledger's size, so sorting them is sorting a handful."""
+    attempt while none was made), in the order the events were written. On
+    `messages_order` (subscription, order, ordering) and `delivery_attempts_message`: an
+    order has a handful of messages, whatever the ledger's size, so sorting them is
+    sorting a handful."""
     marks = ", ".join(f"${i + 2}" for i in range(len(subscription_ids)))
     return await db.fetch(
         "SELECT m.id AS message_id, m.subscription_id, m.event_type, m.state,"
         " m.next_attempt_at, m.created_at, a.attempt, a.at, a.status, a.latency_ms, a.error"
         " FROM messages m LEFT JOIN delivery_attempts a ON a.message_id = m.id"
         f" WHERE m.subscription_id IN ({marks}) AND m.order_id = $1"
-        " ORDER BY m.created_at, m.id, a.attempt LIMIT 1000",
+        " ORDER BY m.ordering, a.attempt LIMIT 1000",
         order_id,
         *subscription_ids,
     )
