@@ -23,7 +23,7 @@ from gateway.admin.store import AdminStore
 from gateway.admin.watch import AdminWatch
 from gateway.api import admin as api_admin
 from gateway.api import catalog as api_catalog
-from gateway.api import intake, ops
+from gateway.api import intake, ops, outbox_admin
 from gateway.api import orders as api_orders
 from gateway.api import webhooks as api_webhooks
 from gateway.api.edge import BODY_TIMEOUT, MAX_BODY, METRICS, RATE_LIMITS, TENANTS, TRACER, edge
@@ -139,9 +139,10 @@ def create_app(settings: Settings) -> web.Application:
         + api_webhooks.routes
         + intake.routes
         + ops.routes
+        + outbox_admin.routes
     )
     app.router.add_routes(plugins.routes())
-    console.setup(app, sealer, settings.clock)
+    console.setup(app, sealer, settings.clock, config.server.public_url)
     return app
 
 

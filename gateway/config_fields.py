@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")  # whole names only: fullmatch
 
 
 class ConfigError(ValueError):
@@ -67,7 +67,7 @@ def _table(raw: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
 
 
 def _name(name: str, where: str) -> None:
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise ConfigError(
             where, "names are lower-case letters, digits, - and _, starting with a letter"
         )

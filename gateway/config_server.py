@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from gateway.config_fields import ConfigError, _int, _number, _only, _str
 
@@ -31,6 +32,9 @@ class ServerConfig:
     max_connections: int = 1000
     tenant_reads_per_second: int = 50  # 0: no bound
     tenant_writes_per_second: int = 0  # 0: no bound
+    # where browsers reach this gateway, when a proxy in front of it ends HTTPS: the
+    # console checks forms' Origin against it and marks its cookie Secure
+    public_url: str | None = None
 
 
 def server_config(raw: dict[str, Any]) -> ServerConfig:
@@ -57,6 +61,28 @@ def server_config(raw: dict[str, Any]) -> ServerConfig:
         rates[key] = _int(raw, "server", key, getattr(ServerConfig, key))
         if rates[key] < 0:
             raise ConfigError(f"server.{key}", "0 (no bound) or more requests a second")
+    public = raw.get("public_url")
+    if public is not None:
+        parts = urlsplit(public) if isinstance(public, str) else None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.path not in ("", "/")
+            or parts.query
+            or "@" in parts.netloc
+        ):
+            raise ConfigError(
+                "server.public_url", "the origin browsers use, such as https://gateway.example"
+            )
+        public = f"{parts.scheme}://{parts.netloc}"
     return ServerConfig(
-        _str(raw, "server", "host", "127.0.0.1"), port, body, header, idle, connections, **rates
+        _str(raw, "server", "host", "127.0.0.1"),
+        port,
+        body,
+        header,
+        idle,
+        connections,
+        **rates,
+        public_url=public,
     )

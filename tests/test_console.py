@@ -12,8 +12,10 @@ import aiohttp
 import pytest
 
 from gateway.console.session import COOKIE, SESSION_HOURS
+from gateway.sandbox import Faults
+from gateway.state import RESOLVER
 from gateway.testing import TOKENS
-from tests.conftest import Gateway
+from tests.conftest import Gateway, GatewayFactory
 
 
 async def signed_in(gateway: Gateway, tenant: str = "shop") -> aiohttp.ClientSession:
@@ -212,3 +214,87 @@ def test_money_reads_for_people(amount: str, currency: str, shown: str) -> None:
     from gateway.console.render import human_money
 
     assert human_money(amount, currency) == shown
+
+
+async def test_an_admin_resolves_an_order_from_the_console(gateway: Gateway) -> None:
+    await gateway.call("GET", "/v1/accounts/main/balance")  # the provider token first
+    gateway.provider.sandbox.set_faults("main", Faults(error_rate=1.0))  # every answer a 503
+    unknown = (await gateway.place(item_id=1001)).body
+    assert unknown["status"] == "unknown"
+    gateway.provider.clock.advance(3601)  # past the re-send window: the operator's now
+    await gateway.app[RESOLVER].run_once()
+    http = await signed_in(gateway, "ops")
+    async with http:
+        html = await (await http.get(f"{gateway.url}/console/admin/unresolved")).text()
+        assert unknown["id"][:8] in html and "operator" in html
+        resolved = await http.post(
+            f"{gateway.url}/console/admin/unresolved/{unknown['id']}/resolve",
+            data={"csrf": csrf_of(html), "not_placed": "true"},
+        )
+        page = await resolved.text()
+        assert resolved.status == 200 and "Order resolved." in page
+        assert "Nothing to resolve" in page
+    order = await gateway.call("GET", f"/v1/orders/{unknown['id']}")
+    assert order.body["status"] == "failed" and order.body["error"] == "NOT_PLACED"
+
+
+@pytest.mark.parametrize("tail", ["%2Fdecisions", "%23", "%3Fx=1", "%2F..%2F..%2Fmetrics"])
+async def test_an_id_holding_a_slash_or_a_query_names_no_other_route(
+    gateway: Gateway, tail: str
+) -> None:
+    placed = (await gateway.place(item_id=1001)).body
+    sid = await gateway.call("POST", "/v1/subscriptions", json={"url": "http://127.0.0.1:9/h"})
+    http = await signed_in(gateway)
+    async with http:
+        for path in (f"/console/orders/{placed['id']}", f"/console/subscriptions/{sid.body['id']}"):
+            answer = await http.get(f"{gateway.url}{path}{tail}")
+            assert answer.status == 404, (path, tail, await answer.text())
+
+
+async def test_the_sign_in_page_shows_only_its_own_words(gateway: Gateway) -> None:
+    async with aiohttp.ClientSession() as http:
+        page = await http.get(
+            f"{gateway.url}/console/sign-in?reason=refused&message=Mail+your+token+to+evil"
+        )
+        assert "evil" not in await page.text()
+        cross = await http.post(
+            f"{gateway.url}/console/sign-in",
+            data={"token": TOKENS["shop"]},
+            headers={"Sec-Fetch-Site": "cross-site"},
+            allow_redirects=False,
+        )
+        assert cross.status == 403 and "Set-Cookie" not in cross.headers
+
+
+async def test_an_expired_token_or_a_disabled_tenant_cannot_sign_in(gateway: Gateway) -> None:
+    disabled = await gateway.call(
+        "PATCH", "/v1/admin/tenants/games", "ops", json={"disabled": True}
+    )
+    assert disabled.status == 200
+    async with aiohttp.ClientSession() as http:
+        answer = await http.post(
+            f"{gateway.url}/console/sign-in", data={"token": TOKENS["games"]}, allow_redirects=False
+        )
+        assert answer.status == 401 and "disabled" in await answer.text()
+        assert "Set-Cookie" not in answer.headers
+
+
+async def test_behind_a_proxy_that_ends_https_the_public_url_is_the_origin(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = await make_gateway(server={"public_url": "https://gateway.example"})
+    async with aiohttp.ClientSession() as http:
+        answer = await http.post(
+            f"{gateway.url}/console/sign-in",
+            data={"token": TOKENS["shop"]},
+            headers={"Origin": "https://gateway.example"},
+            allow_redirects=False,
+        )
+        assert answer.status == 303 and "Secure" in answer.headers["Set-Cookie"]
+        other = await http.post(
+            f"{gateway.url}/console/sign-in",
+            data={"token": TOKENS["shop"]},
+            headers={"Origin": gateway.url},
+            allow_redirects=False,
+        )
+        assert other.status == 403

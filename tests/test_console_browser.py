@@ -206,6 +206,11 @@ async def test_an_admin_onboards_a_team_and_sees_accounts_and_unresolved_orders(
     await admin.get_by_role("link", name="Unresolved").click()
     assert "Nothing to resolve" in await admin.locator(".empty").inner_text()
     await shot(admin, "unresolved")
+    await admin.get_by_role("link", name="Outbox").click()
+    assert "No dead letters" in await admin.locator(".empty").inner_text()
+    await admin.get_by_role("link", name="Audit").click()
+    assert "admin_change" in await admin.locator("tbody").inner_text()  # the onboarding
+    await shot(admin, "audit")
 
 
 async def test_the_catalog_and_a_narrow_window_read_well(

@@ -125,7 +125,7 @@ class Admin:
         label: str = "first token",
         expires_at: datetime | None = None,
     ) -> tuple[TenantRecord, TokenRecord, str]:
-        if not NAME.match(name):
+        if not NAME.fullmatch(name):
             raise InvalidField(
                 "name", "lower-case letters, digits, - and _, starting with a letter (63 at most)"
             )

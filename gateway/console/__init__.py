@@ -17,7 +17,7 @@ from gateway.clock import Clock
 from gateway.console import operators, team
 from gateway.console.pages import REASONS, Visit, console_page, foreign
 from gateway.console.render import SECURITY_HEADERS, TEMPLATES, environment, page
-from gateway.console.session import CLOCK, KEYS, SignedOut, current, end, start
+from gateway.console.session import CLOCK, KEYS, PUBLIC_ORIGIN, SignedOut, current, end, start
 from gateway.sealing import Sealer
 
 STATIC = resources.files("gateway.console") / "static"
@@ -30,10 +30,7 @@ async def sign_in_form(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/console/orders")
     except SignedOut:
         pass
-    code = request.query.get("reason", "")
-    reason = REASONS.get(code, "")
-    if code == "refused":
-        reason = reason.format(message=request.query.get("message", "")[:200])
+    reason = REASONS.get(request.query.get("reason", ""), "")
     return page(request, "sign_in.html", title="Sign in", reason=reason)
 
 
@@ -44,7 +41,12 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     token = str(form.get("token", ""))
     response = web.HTTPSeeOther("/console/orders")
-    if not token.strip() or start(request, response, token) is None:
+    try:
+        started = bool(token.strip()) and start(request, response, token) is not None
+    except SignedOut as out:  # a known token that may not sign in now
+        reason = REASONS[out.reason]
+        return page(request, "sign_in.html", 401, title="Sign in", reason=reason)
+    if not started:
         return page(
             request,
             "sign_in.html",
@@ -73,9 +75,10 @@ async def stylesheet(request: web.Request) -> web.StreamResponse:
     return web.Response(text=css, content_type="text/css", headers=headers)
 
 
-def setup(app: web.Application, sealer: Sealer, clock: Clock) -> None:
+def setup(app: web.Application, sealer: Sealer, clock: Clock, public_url: str | None) -> None:
     app[KEYS] = sealer.derived(SESSION_PURPOSE)
     app[CLOCK] = clock
+    app[PUBLIC_ORIGIN] = public_url or ""
     app[TEMPLATES] = environment(clock)
     app.router.add_routes(
         [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -20,6 +21,15 @@ from yarl import URL
 from gateway.api.edge import SESSION_CREDENTIAL
 from gateway.errors import GatewayError
 from gateway.tenants import Credential
+
+# what of the browser's request the API may see: nothing that authenticates or shapes a body
+PASSED_HEADERS = {"x-request-id", "traceparent", "tracestate", "user-agent", "accept-language"}
+
+
+def seg(value: str) -> str:
+    """One path segment from the page's own URL, escaped: an id holding `/`, `?` or `#`
+    names that id (and is not found), never another route."""
+    return quote(value, safe="")
 
 
 @dataclass(frozen=True)
@@ -57,8 +67,11 @@ class Api:
         query: dict[str, str] | None = None,
         body: Any = None,
     ) -> Answer:
-        headers = CIMultiDict(self._base.headers)
-        headers.popall("Authorization", None)
+        headers = CIMultiDict(
+            (name, value)
+            for name, value in self._base.headers.items()
+            if name.lower() in PASSED_HEADERS
+        )
         if body is not None:
             headers["Content-Type"] = "application/json"
         url = URL(path).with_query({k: v for k, v in (query or {}).items() if v not in ("", None)})

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
+from gateway.console.calls import seg
 from gateway.console.pages import Visit, back, console_page
 
 
@@ -49,10 +51,10 @@ async def tenants(visit: Visit) -> web.StreamResponse:
 async def _tenant_page(
     visit: Visit, name: str, status: int = 200, **context: Any
 ) -> web.StreamResponse:
-    found = await visit.ask("GET", f"/v1/admin/tenants/{name}")
+    found = await visit.ask("GET", f"/v1/admin/tenants/{seg(name)}")
     if not found.ok:
         return visit.render("tenant.html", "tenants", found.status, title=name, error=found.error)
-    tokens = await visit.ask("GET", f"/v1/admin/tenants/{name}/tokens")
+    tokens = await visit.ask("GET", f"/v1/admin/tenants/{seg(name)}/tokens")
     plugins = await visit.ask("GET", "/v1/admin/plugins")
     return visit.render(
         "tenant.html",
@@ -77,9 +79,9 @@ async def tenant_action(visit: Visit) -> web.StreamResponse:
     info = visit.request.match_info
     name = info["name"]
     assert visit.form is not None
-    base = f"/v1/admin/tenants/{name}"
+    base = f"/v1/admin/tenants/{seg(name)}"
     if "token_id" in info:
-        answer = await visit.ask("DELETE", f"{base}/tokens/{info['token_id']}")
+        answer = await visit.ask("DELETE", f"{base}/tokens/{seg(info['token_id'])}")
         done = "revoked"
     elif "plugin" in info:
         raw = str(visit.form.get("settings", "") or "{}")
@@ -89,7 +91,7 @@ async def tenant_action(visit: Visit) -> web.StreamResponse:
             error = {"code": "invalid_field", "message": f"settings: not JSON ({exc})"}
             return await _tenant_page(visit, name, 422, error=error)
         body = {"mode": str(visit.form.get("mode", "enforce")), "settings": settings}
-        answer = await visit.ask("PUT", f"{base}/policies/{info['plugin']}", body=body)
+        answer = await visit.ask("PUT", f"{base}/policies/{seg(info['plugin'])}", body=body)
         done = "saved"
     else:
         label = str(visit.form.get("label", "")).strip()
@@ -109,7 +111,7 @@ async def accounts(visit: Visit) -> web.StreamResponse:
     health = ready.body.get("accounts", {}) if isinstance(ready.body, dict) else {}
     rows = []
     for account in listed.body["data"] if listed.ok else []:
-        balance = await visit.ask("GET", f"/v1/accounts/{account['name']}/balance")
+        balance = await visit.ask("GET", f"/v1/accounts/{seg(account['name'])}/balance")
         state = health.get(account["name"], {})
         token = state.get("token", {})
         catalog = state.get("catalog", {})
@@ -146,7 +148,7 @@ async def resolve(visit: Visit) -> web.StreamResponse:
     order_id = visit.request.match_info["order_id"]
     found = str(visit.form.get("provider_order_id", "")).strip()
     body: dict[str, Any] = {"provider_order_id": found} if found else {"not_placed": True}
-    answer = await visit.ask("POST", f"/v1/admin/orders/{order_id}/resolve", body=body)
+    answer = await visit.ask("POST", f"/v1/admin/orders/{seg(order_id)}/resolve", body=body)
     if not answer.ok:
         listed = await visit.ask("GET", "/v1/admin/orders/unresolved")
         return visit.render(
@@ -170,4 +172,78 @@ routes = [
     web.get("/console/admin/accounts", accounts),
     web.get("/console/admin/unresolved", unresolved),
     web.post("/console/admin/unresolved/{order_id}/resolve", resolve),
+]
+
+
+@console_page
+async def outbox(visit: Visit) -> web.StreamResponse:
+    cursor = visit.request.query.get("cursor", "")
+    answer = await visit.ask("GET", "/v1/admin/outbox", query={"cursor": cursor})
+    body = answer.body if answer.ok else {}
+    return visit.render(
+        "outbox.html",
+        "outbox",
+        status=answer.status,
+        title="Outbox",
+        backlog=body.get("backlog", {}),
+        oldest=body.get("oldest_pending_at"),
+        letters=body.get("data", []),
+        next_cursor=body.get("next_cursor"),
+        error=answer.error,
+    )
+
+
+@console_page
+async def replay_dead_letter(visit: Visit) -> web.StreamResponse:
+    message_id = visit.request.match_info["message_id"]
+    answer = await visit.ask("POST", f"/v1/admin/outbox/{seg(message_id)}/replay")
+    if not answer.ok:
+        listed = await visit.ask("GET", "/v1/admin/outbox")
+        body = listed.body if listed.ok else {}
+        return visit.render(
+            "outbox.html",
+            "outbox",
+            answer.status,
+            title="Outbox",
+            backlog=body.get("backlog", {}),
+            letters=body.get("data", []),
+            error=answer.error,
+        )
+    raise back("/console/admin/outbox", "replayed")
+
+
+AUDIT_FILTERS = ("decision", "tenant", "account")
+
+
+@console_page
+async def audit(visit: Visit) -> web.StreamResponse:
+    query = {key: visit.request.query.get(key, "") for key in AUDIT_FILTERS}
+    cursor = visit.request.query.get("cursor", "")
+    answer = await visit.ask("GET", "/v1/audit", query={**query, "cursor": cursor})
+    body = answer.body if answer.ok else {"data": [], "next_cursor": None}
+    filters = {k: v for k, v in query.items() if v}
+    return visit.render(
+        "audit.html",
+        "audit",
+        status=answer.status,
+        title="Audit trail",
+        query=query,
+        decisions=AUDIT_DECISIONS,
+        records=body["data"],
+        next_cursor=body["next_cursor"],
+        next_query=urlencode({**filters, "cursor": body["next_cursor"] or ""}),
+        filtered=bool(filters),
+        error=answer.error,
+    )
+
+
+AUDIT_DECISIONS = (
+    "accepted", "rejected", "settled", "resolved", "webhook_received", "delivery_exhausted",
+    "admin_change",
+)  # fmt: skip
+
+routes += [
+    web.get("/console/admin/outbox", outbox),
+    web.post("/console/admin/outbox/{message_id}/replay", replay_dead_letter),
+    web.get("/console/admin/audit", audit),
 ]

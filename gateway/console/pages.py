@@ -19,7 +19,14 @@ from multidict import MultiDictProxy
 
 from gateway.console.calls import Answer, Api
 from gateway.console.render import page
-from gateway.console.session import Session, SignedOut, current, end, form_refusal, other_site
+from gateway.console.session import (
+    Session,
+    SignedOut,
+    cross_site,
+    current,
+    end,
+    form_refusal,
+)
 from gateway.tenants import Tenant
 
 # Reasons and notices travel as codes, never as text from the URL: a link cannot make the
@@ -27,7 +34,8 @@ from gateway.tenants import Tenant
 REASONS = {
     "ended": "Your session has ended; sign in again.",
     "revoked": "Your token was revoked or rotated out; sign in with a current one.",
-    "refused": "The gateway refused your token: {message}",
+    "expired": "Your token has expired; sign in with a current one, or ask the operators.",
+    "disabled": "Your team's tenant is disabled; ask the operators to enable it.",
     "signed_out": "You are signed out.",
 }
 NOTICES = {
@@ -56,8 +64,11 @@ class Visit:
     async def ask(self, method: str, path: str, **kwargs: Any) -> Answer:
         """The API's answer as this session's token; signed out when the API refuses it."""
         answer = await self.api.call(method, path, **kwargs)
-        if answer.status == 401 or answer.error.get("code") == "tenant_disabled":
-            raise SignedOut("refused:" + answer.error.get("message", ""))
+        if answer.error.get("code") == "tenant_disabled":
+            raise SignedOut("disabled")
+        if answer.status == 401:
+            expired = "expired" in answer.error.get("message", "")
+            raise SignedOut("expired" if expired else "revoked")
         return answer
 
     def render(
@@ -85,19 +96,16 @@ def back(path: str, done: str | None = None, **query: str) -> web.HTTPSeeOther:
 
 
 def sign_in_again(reason: str) -> web.HTTPSeeOther:
-    code, _, message = reason.partition(":")
-    query = {"reason": code if code in REASONS else "ended"}
-    if code == "refused" and message:
-        query["message"] = message[:200]
+    query = {"reason": reason if reason in REASONS else "ended"}
     response = web.HTTPSeeOther("/console/sign-in?" + urlencode(query))
     end(response)
     return response
 
 
 def foreign(request: web.Request) -> web.Response | None:
-    """The sign-in form has no session to hold a CSRF token: Origin and the cookie's
-    SameSite=Strict are its guard."""
-    if other_site(request):
+    """The sign-in form has no session to hold a CSRF token: Origin, Sec-Fetch-Site and
+    the cookie's SameSite=Strict are its guard."""
+    if cross_site(request):
         return page(
             request, "refused.html", 403, title="Refused",
             message="This form was sent from another site; nothing was done.",

@@ -27,6 +27,7 @@ COOKIE = "gateway_console"
 SESSION_HOURS = 8
 KEYS = web.AppKey("console_keys", MultiFernet)
 CLOCK = web.AppKey("console_clock", Clock)
+PUBLIC_ORIGIN = web.AppKey("console_public_origin", str)
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class Session:
 
 
 class SignedOut(Exception):
-    """No session, or one that no longer holds. `reason` is a code of `pages.REASONS`
-    (`refused:` followed by the API's message), shown on the sign-in page."""
+    """No session, or one that no longer holds. `reason` is a code of `pages.REASONS`,
+    whose fixed wording the sign-in page shows (never text from a URL)."""
 
     def __init__(self, reason: str = "") -> None:
         super().__init__(reason)
@@ -45,11 +46,17 @@ class SignedOut(Exception):
 
 
 def start(request: web.Request, response: web.StreamResponse, token: str) -> Credential | None:
-    """Sign in with `token`: its credential, with the cookie set on `response`; or None."""
+    """Sign in with `token`: its credential, with the cookie set on `response`; None for
+    an unknown token; SignedOut for one that may not sign in now (expired, disabled)."""
     credential = request.app[TENANTS].credential(token.strip())
     if credential is None:
         return None
-    now = int(request.app[CLOCK].now().timestamp())
+    when = request.app[CLOCK].now()
+    if credential.expires_at is not None and when >= credential.expires_at:
+        raise SignedOut("expired")
+    if credential.tenant.disabled:
+        raise SignedOut("disabled")
+    now = int(when.timestamp())
     payload = json.dumps({"h": token_hash(token.strip()), "c": secrets.token_urlsafe(24)})
     sealed = request.app[KEYS].encrypt_at_time(payload.encode(), now).decode()
     response.set_cookie(
@@ -59,7 +66,7 @@ def start(request: web.Request, response: web.StreamResponse, token: str) -> Cre
         path="/console",
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=origin(request).startswith("https://"),
     )
     return credential
 
@@ -87,16 +94,26 @@ def current(request: web.Request) -> Session:
     return Session(credential, csrf)
 
 
-def other_site(request: web.Request) -> bool:
-    """A browser names the page a form came from in Origin: it must be this console."""
-    origin = request.headers.get("Origin")
-    return origin is not None and origin != f"{request.scheme}://{request.host}"
+def origin(request: web.Request) -> str:
+    """Where browsers reach the console: `[server] public_url` when the gateway is behind a
+    proxy that ends HTTPS (the request then says http), else what the request says."""
+    public = request.app.get(PUBLIC_ORIGIN)
+    return public or f"{request.scheme}://{request.host}"
+
+
+def cross_site(request: web.Request) -> bool:
+    """A browser names the page a form came from (Origin) and whether it was another
+    site's (Sec-Fetch-Site): either must say it was this console."""
+    sent = request.headers.get("Origin")
+    if sent is not None and sent != origin(request):
+        return True
+    return request.headers.get("Sec-Fetch-Site", "same-origin") == "cross-site"
 
 
 def form_refusal(request: web.Request, session: Session, sent: object) -> str | None:
     """Why a posted form is refused (another site's, or without this session's CSRF
     token), or None."""
-    if other_site(request):
+    if cross_site(request):
         return "This form was sent from another site; nothing was done."
     if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf):
         return (

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from gateway.console.calls import seg
 from gateway.console.pages import Visit, back, console_page
 from gateway.domain import OrderStatus
 from gateway.outbox.subscriptions import EVENT_TYPES
@@ -55,22 +56,26 @@ async def orders(visit: Visit) -> web.StreamResponse:
 @console_page
 async def order(visit: Visit) -> web.StreamResponse:
     order_id = visit.request.match_info["order_id"]
-    found = await visit.ask("GET", f"/v1/orders/{order_id}")
-    trace = await visit.ask("GET", f"/v1/orders/{order_id}/decisions")
-    sent = await visit.ask("GET", f"/v1/orders/{order_id}/deliveries")
+    found = await visit.ask("GET", f"/v1/orders/{seg(order_id)}")
+    trace = await visit.ask("GET", f"/v1/orders/{seg(order_id)}/decisions")
+    sent = await visit.ask("GET", f"/v1/orders/{seg(order_id)}/deliveries")
     if not found.ok and not trace.ok:
         return visit.render("order.html", "orders", found.status, title="Order", error=found.error)
     body = found.body if found.ok else None
     decisions = trace.body["data"] if trace.ok else []
     deliveries = sent.body["data"] if sent.ok else []
+    # a part that could not be read (a 429, say) is said, not left out without a word;
+    # a 404 is expected: a refused order has a trace and no order row
+    failed = [a for a in (found, trace, sent) if not a.ok and a.status != 404]
     return visit.render(
         "order.html",
         "orders",
+        failed[0].status if failed else 200,
         title="Order",
         order=body,
         decisions=decisions,
         timeline=timeline(body, decisions, deliveries),
-        error=None if found.ok else found.error,
+        error=failed[0].error if failed else None,
     )
 
 
@@ -112,7 +117,7 @@ def timeline(
 @console_page
 async def replay_order(visit: Visit) -> web.StreamResponse:
     order_id = visit.request.match_info["order_id"]
-    answer = await visit.ask("POST", f"/v1/orders/{order_id}/replay-events")
+    answer = await visit.ask("POST", f"/v1/orders/{seg(order_id)}/replay-events")
     if not answer.ok:
         return visit.render(
             "order.html", "orders", answer.status, title="Order", error=answer.error
@@ -179,14 +184,14 @@ async def subscription(visit: Visit) -> web.StreamResponse:
 async def _subscription_page(
     visit: Visit, sid: str, status: int = 200, **context: Any
 ) -> web.StreamResponse:
-    found = await visit.ask("GET", f"/v1/subscriptions/{sid}")
+    found = await visit.ask("GET", f"/v1/subscriptions/{seg(sid)}")
     if not found.ok:
         return visit.render(
             "subscription.html", "subscriptions", found.status, title="Webhook", error=found.error
         )
     cursor = visit.request.query.get("cursor", "")
     attempts = await visit.ask(
-        "GET", f"/v1/subscriptions/{sid}/deliveries", query={"cursor": cursor}
+        "GET", f"/v1/subscriptions/{seg(sid)}/deliveries", query={"cursor": cursor}
     )
     body = attempts.body if attempts.ok else {"data": [], "next_cursor": None}
     return visit.render(
@@ -208,7 +213,7 @@ async def subscription_action(visit: Visit) -> web.StreamResponse:
     sid = visit.request.match_info["id"]
     action = visit.request.match_info["action"]
     assert visit.form is not None
-    base = f"/v1/subscriptions/{sid}"
+    base = f"/v1/subscriptions/{seg(sid)}"
     if action == "edit":
         answer = await visit.ask("PATCH", base, body=_subscription_form(visit))
         done = "saved"
@@ -235,7 +240,9 @@ async def subscription_action(visit: Visit) -> web.StreamResponse:
 @console_page
 async def replay_message(visit: Visit) -> web.StreamResponse:
     sid, message_id = visit.request.match_info["id"], visit.request.match_info["message_id"]
-    answer = await visit.ask("POST", f"/v1/subscriptions/{sid}/deliveries/{message_id}/replay")
+    answer = await visit.ask(
+        "POST", f"/v1/subscriptions/{seg(sid)}/deliveries/{seg(message_id)}/replay"
+    )
     if not answer.ok:
         return await _subscription_page(visit, sid, answer.status, error=answer.error)
     raise back(f"/console/subscriptions/{sid}", "replayed")

@@ -63,6 +63,28 @@ async def order_attempts(db: Database, order_id: str, subscription_ids: list[str
     )
 
 
+async def dead_letters(
+    db: Database, tenants: list[str], limit: int, after: tuple[str, str] | None
+) -> list[Row]:
+    """Messages that exhausted their attempts, the last given up first, of these tenants:
+    on `messages_claim` (state, next_attempt_at, ordering), walked backwards from the
+    newest; `after` is the (next_attempt_at, ordering) of the last one already shown."""
+    marks = ", ".join(f"${i + 1}" for i in range(len(tenants)))
+    args: list[Any] = list(tenants)
+    where = f"state = 'failed' AND tenant IN ({marks})"
+    if after is not None:
+        args += list(after)
+        n = len(args)
+        where += f" AND (next_attempt_at, ordering) < (${n - 1}, ${n})"  # an index range
+    args.append(limit)
+    return await db.fetch(
+        "SELECT id, tenant, subscription_id, event_type, order_id, attempts, last_status,"
+        f" created_at, next_attempt_at, ordering FROM messages WHERE {where}"
+        f" ORDER BY next_attempt_at DESC, ordering DESC LIMIT ${len(args)}",
+        *args,
+    )
+
+
 async def messages(
     db: Database,
     state: str | None,
