@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from gateway.logs import configure_logging  # noqa: E402
 from gateway.state import DISPATCHER  # noqa: E402
 from gateway.testing import TOKENS, plugin_harness  # noqa: E402
 from tests.conftest import PG_URL, pg_schema  # noqa: E402
@@ -73,6 +75,7 @@ async def one_engine(storage: str, args: argparse.Namespace) -> dict[str, Any]:
     plugins = {"enabled": ["validation", "limits", "audit"]}
     server = {"tenant_reads_per_second": 0, "tenant_writes_per_second": 0}
     async with plugin_harness(plugins, storage_url=storage, server=server) as gw:
+        gw.sandbox.account("main").balance = Decimal(10**9)  # 10,000 orders and more
         made = await gw.call("POST", "/v1/subscriptions", "shop", json={"url": url})
         subscription = made.body["id"]
         started = time.perf_counter()
@@ -96,15 +99,17 @@ async def one_engine(storage: str, args: argparse.Namespace) -> dict[str, Any]:
             for tenant, path in PAGES:
                 url_path = path.format(order=placed[len(placed) // 2], subscription=subscription)
                 times: list[float] = []
-                status = 0
+                status, rows = 0, 0
                 for _ in range(args.samples):
                     t0 = time.perf_counter()
                     async with jars[tenant].get(gw.url + url_path, allow_redirects=False) as r:
-                        await r.read()
+                        html = await r.text()
                         status = r.status
                     times.append(time.perf_counter() - t0)
+                    rows = html.count("<tr") - html.count("<thead><tr")
                 results[f"{tenant} {path}"] = {
                     "status": status,
+                    "rows": rows,
                     "p50_ms": round(pct(times, 0.5), 1),
                     "p99_ms": round(pct(times, 0.99), 1),
                     "mean_ms": round(statistics.mean(times) * 1000, 1),
@@ -127,8 +132,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 out[engine] = await one_engine(f"{PG_URL}?schema={schema}", args)
         print(f"{engine}: {args.orders} orders filled in {out[engine]['fill_seconds']} s")
         for name, r in out[engine]["pages"].items():
+            p50, p99 = r["p50_ms"], r["p99_ms"]
             print(
-                f"  {name:52} {r['status']}  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"
+                f"  {name:52} {r['status']} {r['rows']:3} rows  p50 {p50:6.1f}  p99 {p99:6.1f} ms"
             )
         worst = max(r["p99_ms"] for r in out[engine]["pages"].values())
         print(
@@ -144,6 +150,7 @@ if __name__ == "__main__":
     parser.add_argument("--engines", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--json", type=Path)
     arguments = parser.parse_args()
+    configure_logging("warning")
     result = asyncio.run(main(arguments))
     if arguments.json:
         arguments.json.write_text(json.dumps(result, indent=2) + "\n")
