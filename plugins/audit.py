@@ -115,12 +115,19 @@ class AuditPlugin:
 
     def __init__(self, settings: dict[str, Any]) -> None:
         for key in settings:
-            if key != "retention_days":
-                raise SettingsError(key, "unknown setting; audit takes retention_days")
+            if key not in ("retention_days", "log_records"):
+                raise SettingsError(key, "unknown setting; audit takes retention_days, log_records")
         days = settings.get("retention_days", 365)
         if isinstance(days, bool) or not isinstance(days, int | float) or days <= 0:
             raise SettingsError("retention_days", "a number of days above 0, such as 365")
         self.retention = timedelta(days=days)
+        # each record is also a log line: at debug by default, so that an order is one info
+        # line (the request's); `log_records = true` puts them at info, for a log pipeline
+        # that is the audit store
+        shown = settings.get("log_records", False)
+        if not isinstance(shown, bool):
+            raise SettingsError("log_records", "true or false")
+        self._log = log.info if shown else log.debug
         self._context: PluginContext | None = None
         self._writer = QueuedWriter("audit", _INSERT, MAX_QUEUED)
 
@@ -153,7 +160,7 @@ class AuditPlugin:
                 record.get("plugin"), record.get("reason"), json.dumps(details, sort_keys=True),
             )
         )  # fmt: skip
-        log.info("audit_record", **{k: v for k, v in record.items() if v is not None}, **details)
+        self._log("audit_record", **{k: v for k, v in record.items() if v is not None}, **details)
 
     @staticmethod
     def _from_intent(intent: OrderIntent) -> dict[str, Any]:

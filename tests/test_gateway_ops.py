@@ -91,6 +91,25 @@ async def test_the_request_id_reaches_the_tenants_endpoint(
     assert line["request_id"] == "req-from-shop"
 
 
+async def test_an_order_and_its_provider_webhook_are_one_info_line_each(gateway: Gateway) -> None:
+    await gateway.place(item_id=1001)  # the provider token and the catalog, first
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        placed = await gateway.place(item_id=1001)
+    # (the sandbox runs in this process too: its own lines are not the gateway's)
+    loud = [e for e in logs if e["log_level"] != "debug" and not e["event"].startswith("sandbox")]
+    assert [e["event"] for e in loud] == ["request"], loud
+    (line,) = loud
+    assert line["event"] == "request" and line["order_id"] == placed.body["id"]
+    assert line["provider_order_id"] == placed.body["provider_order_id"]
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        await gateway.provider.sandbox.advance(10)  # it fulfils and sends its webhook
+    loud = [e for e in logs if e["log_level"] != "debug" and not e["event"].startswith("sandbox")]
+    assert {e["event"] for e in loud} == {"request"}, loud  # one per webhook (both orders')
+    (hook,) = [e for e in loud if e["order_id"] == placed.body["id"]]
+    assert hook["route"] == "/provider-webhooks/{account}" and hook["duplicate"] is False
+    assert hook["order_id"] == placed.body["id"] and hook["provider_order_status"]
+
+
 async def test_every_response_has_a_request_id_and_one_canonical_log_line(gateway: Gateway) -> None:
     with capture_logs() as logs:
         answer = await gateway.call("POST", "/v1/orders", json={"item_id": 1001},

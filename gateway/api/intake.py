@@ -85,11 +85,11 @@ async def provider_webhook(request: web.Request) -> web.Response:
         if record is not None:
             intake.set_attribute("gateway.order_id", record.id)
     metrics.labels(account=account, outcome="duplicate" if duplicate else "applied").inc()
-    log.info(
-        "provider_webhook_received",
+    # on the request's one log line (gateway/api/edge.py), not a line of its own
+    structlog.contextvars.bind_contextvars(
         account=account,
         provider_order_id=seen.provider_order_id,
-        status=seen.status.value,
+        provider_order_status=seen.status.value,
         order_id=record.id if record else None,
         duplicate=duplicate,
     )

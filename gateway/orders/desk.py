@@ -1,9 +1,8 @@
 """The place-order pipeline (reading orders back is `gateway.orders.reads`).
 
-place: choose the account (hooks, else the request, else the tenant's
-default) → idempotency key → validation hooks → intent in the ledger →
-reservation hooks → the provider (inside the plugins' wrappers) → outcome in
-the ledger → settlement and notification hooks.
+place: choose the account (hooks, else the request, else the tenant's default) →
+idempotency key → validation hooks → intent in the ledger → reservation hooks → the
+provider (inside the plugins' wrappers) → outcome → settlement and notification hooks.
 
 The tenant's `merchant_order_id` is unique per tenant: a repeat with the same
 body returns the existing order (200), a different body is a 409. An
@@ -386,7 +385,8 @@ class OrderDesk:
             self._count(record.tenant, record.account, "not_placed")
         else:
             self._count(record.tenant, record.account, "placed")
-            log.info("order_placed", order_id=stored.id, provider_order_id=stored.provider_order_id)
+            bound = {"order_id": stored.id, "provider_order_id": stored.provider_order_id}
+            structlog.contextvars.bind_contextvars(**bound)  # on the request's one log line
         return self._as_answer(stored)
 
 
