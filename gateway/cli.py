@@ -29,6 +29,7 @@ ENVIRONMENT = """environment variables (an option given on the command line wins
   GATEWAY_CONFIG        the config file, for every command that takes --config
   GATEWAY_LOG_LEVEL     debug, info, warning or error (default: info; demo: warning)
   GATEWAY_PORT          the gateway's port, for serve and demo
+  GATEWAY_WORKERS       gateway processes for serve (PostgreSQL only; default 1)
   GATEWAY_SANDBOX_PORT  the sandbox's port, for sandbox and demo
   GATEWAY_SEAL_KEYS     the keys codes are sealed with, newest first (unless the config's
                         [storage] seal_keys names another source)
@@ -112,6 +113,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="overrides [server] port (default: $GATEWAY_PORT, else the config's)",
     )
     serve.add_argument("--config", **_config_option())
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ["GATEWAY_WORKERS"])
+        if os.environ.get("GATEWAY_WORKERS", "").isdigit()
+        else 1,
+        help="processes on the one port, for a machine's cores (PostgreSQL only;"
+        " default: $GATEWAY_WORKERS, else 1)",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
 
     demo = commands.add_parser(
         "demo", help="the sandbox provider and a gateway in front of it, with demo tenants"

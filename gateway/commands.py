@@ -30,8 +30,10 @@ def run_serve(args: argparse.Namespace) -> int:
     from gateway.config import load
 
     config = load(args.config)
-    app = create_app(Settings(config, account_secrets(config)))
     port = config.server.port if args.port is None else args.port
+    if args.workers != 1:
+        return _serve_workers(args, config, port)
+    app = create_app(Settings(config, account_secrets(config)))
 
     def announce(port: int) -> None:
         from gateway.state import DESTINATIONS
@@ -40,8 +42,26 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"Gateway on http://{config.server.host}:{port} (API at /v1, /openapi.json)")
         sys.stdout.flush()
 
-    asyncio.run(serve(app, config.server.host, port, announce, config.server))
+    asyncio.run(
+        serve(app, config.server.host, port, announce, config.server, reuse_port=args.reuse_port)
+    )
     return 0
+
+
+def _serve_workers(args: argparse.Namespace, config: Config, port: int) -> int:
+    from gateway.config import ConfigError
+    from gateway.workers import Supervisor
+
+    if args.workers < 1:
+        raise ConfigError("--workers", "at least 1")
+    if not config.storage_url.startswith("postgres"):
+        raise ConfigError(
+            "--workers",
+            "several processes need PostgreSQL ([storage] url): SQLite has one writer per"
+            " file; run one process, or move to PostgreSQL",
+        )
+    account_secrets(config)  # a missing secret is said once, here, not by every worker
+    return Supervisor(args.config, config.server.host, port, args.workers).run()
 
 
 def account_secrets(config: Config) -> dict[str, AccountSecrets]:

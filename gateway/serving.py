@@ -38,7 +38,11 @@ class AddressInUse(OSError):
 
 
 async def start(
-    app: web.Application, host: str, port: int, limits: ServerConfig | None = None
+    app: web.Application,
+    host: str,
+    port: int,
+    limits: ServerConfig | None = None,
+    reuse_port: bool = False,
 ) -> tuple[web.AppRunner, int]:
     """Start an app; returns its runner and the port it bound (useful with port 0).
 
@@ -56,7 +60,7 @@ async def start(
     )
     await runner.setup()
     try:
-        site = LimitedSite(runner, host, port, limits)
+        site = LimitedSite(runner, host, port, limits, reuse_port)
         await site.start()
     except OSError as exc:
         await runner.cleanup()
@@ -92,10 +96,12 @@ async def serve(
     port: int,
     announce: Callable[[int], None],
     limits: ServerConfig | None = None,
+    reuse_port: bool = False,
 ) -> None:
-    """Serve one app until SIGINT or SIGTERM; `announce` gets the bound port first."""
+    """Serve one app until SIGINT or SIGTERM; `announce` gets the bound port first.
+    `reuse_port`: one of `gateway serve --workers` (gateway/workers.py)."""
     pin_mmap_threshold()
-    runner, bound = await start(app, host, port, limits)
+    runner, bound = await start(app, host, port, limits, reuse_port)
     announce(bound)
     try:
         await until_stopped()
@@ -121,12 +127,20 @@ class LimitedSite(web.BaseSite):
     unchanged because the listening server is kept in `self._server`.
     """
 
-    __slots__ = ("_bound_port", "_gate", "_host", "_limits", "_port")
+    __slots__ = ("_bound_port", "_gate", "_host", "_limits", "_port", "_reuse_port")
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, limits: ServerConfig) -> None:
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        limits: ServerConfig,
+        reuse_port: bool = False,
+    ) -> None:
         super().__init__(runner)
         self._host = host
         self._port = port
+        self._reuse_port = reuse_port
         self._bound_port: int | None = None
         self._limits = limits
         self._gate: Gate | None = None
@@ -145,7 +159,7 @@ class LimitedSite(web.BaseSite):
         assert server is not None  # BaseSite.__init__ refuses a runner not set up
         self._gate = Gate(server, self._limits, asyncio.get_running_loop())
         self._server = await asyncio.get_running_loop().create_server(
-            self._gate, self._host, self._port, reuse_address=True
+            self._gate, self._host, self._port, reuse_address=True, reuse_port=self._reuse_port
         )
         sockets = self._server.sockets
         self._bound_port = int(sockets[0].getsockname()[1]) if sockets else self._port

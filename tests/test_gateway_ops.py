@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import structlog
@@ -14,7 +15,8 @@ from tests.conftest import EndpointFactory, Gateway
 
 
 async def test_healthz_and_readyz(gateway: Gateway) -> None:
-    assert (await gateway.call("GET", "/healthz", tenant=None)).body == {"status": "ok"}
+    health = (await gateway.call("GET", "/healthz", tenant=None)).body
+    assert health == {"status": "ok", "process": os.getpid()}  # in process here
     await gateway.call("GET", "/v1/catalog/items")  # loads main's catalog
     await gateway.call("GET", "/v1/accounts/main/balance")  # and its token
     ready = await gateway.call("GET", "/readyz", tenant=None)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import os
 import time
 from importlib import resources
 from typing import Any
@@ -21,7 +22,8 @@ from gateway.storage import StorageUnavailable
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    # which process answered: with `serve --workers`, each is one of several
+    return web.json_response({"status": "ok", "process": os.getpid()})
 
 
 # /readyz answers within 2 s, whatever storage does: a probe that hangs is no answer.
