@@ -145,11 +145,16 @@ class Ledger(IdempotencyKeys, OrderPages):
         written, so `intent` is what it replaces. None when something else got there first
         (the order's webhook): then lock the order and `apply_in`."""
         now = self.clock.now()
-        await self._unclaimed(tx, intent, seen)
+        # the provider id is checked in the statement itself (a round trip fewer per order);
+        # only when nothing changed is it asked why: another order's id, or a webhook first
         changed = await tx.execute(
-            _UPDATE_ORDER + " AND status = 'unknown'", *_update_args(intent, seen, now, self.sealer)
+            _UPDATE_ORDER + " AND status = 'unknown'" + _NOT_ANOTHERS,
+            *_update_args(intent, seen, now, self.sealer),
         )
-        return advanced(intent, seen, now) if changed else None
+        if changed:
+            return advanced(intent, seen, now)
+        await self._unclaimed(tx, intent, seen)
+        return None
 
     async def touch(self, order_id: str) -> None:
         await self.db.execute(
@@ -294,6 +299,11 @@ UPDATE orders SET
     error = $10, error_message = $11, completed_at = $12, updated_at = $13,
     quantity = COALESCE(quantity, $14), owner = NULL, resend_at = NULL, unresolved = NULL
 WHERE id = $1"""
+
+_NOT_ANOTHERS = (
+    " AND NOT EXISTS (SELECT 1 FROM orders other"
+    " WHERE other.provider_order_id = $2 AND other.id <> $1)"
+)
 
 
 def _update_args(
