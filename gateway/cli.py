@@ -211,12 +211,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     d_list.add_argument("--subscription")
     d_list.add_argument("--limit", type=int, default=50)
     d_replay = delivery_commands.add_parser(
-        "replay", help="send messages again: by id, or a subscription's failures since a time"
+        "replay", help="send messages again: by id, or a subscription's in a time range"
     )
     d_replay.add_argument("--config", **_config_option())
     d_replay.add_argument("message_ids", nargs="*")
     d_replay.add_argument("--subscription")
-    d_replay.add_argument("--since", help="RFC 3339; with --subscription: its failed messages")
+    d_replay.add_argument("--since", help="RFC 3339; with --subscription: messages created since")
+    d_replay.add_argument("--until", help="RFC 3339; the range is [since, until) (default: now)")
+    d_replay.add_argument("--state", choices=["failed", "delivered", "all"], default="failed")
+    d_replay.add_argument(
+        "--dry-run", action="store_true", help="count what would be sent; send nothing"
+    )
 
     orders = commands.add_parser(
         "orders", help="orders the gateway could not settle by itself: list them, resolve them"

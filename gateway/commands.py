@@ -138,7 +138,20 @@ def run_deliveries(args: argparse.Namespace) -> int:
     if not args.message_ids and not (args.subscription and args.since):
         print("name message ids, or --subscription with --since", file=sys.stderr)
         return 2
-    count = asyncio.run(replay_messages(config, args.message_ids, args.subscription, args.since))
+    count = asyncio.run(
+        replay_messages(
+            config,
+            args.message_ids,
+            args.subscription,
+            args.since,
+            until=args.until,
+            state=args.state,
+            dry_run=args.dry_run,
+        )
+    )
+    if args.dry_run:
+        print(f"{count} message(s) would be queued again; nothing was")
+        return 0
     print(f"{count} message(s) queued again; a running gateway sends them within its poll interval")
     return 0
 

@@ -36,24 +36,46 @@ async def list_messages(
         await db.close()
 
 
+REPLAY_STATES = {"failed": ("failed",), "delivered": ("delivered",), "all": ("failed", "delivered")}
+
+
+def _when(text: str, option: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(option, "an RFC 3339 time such as 2026-11-28T10:00:00Z") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 async def replay_messages(
-    config: Config, message_ids: list[str], subscription: str | None, since: str | None
+    config: Config,
+    message_ids: list[str],
+    subscription: str | None,
+    since: str | None,
+    *,
+    until: str | None = None,
+    state: str = "failed",
+    dry_run: bool = False,
 ) -> int:
     messages = Messages(SystemClock())
     db = await open_database(config.storage_url, config.storage_timeout_seconds)
     try:
         count = 0
         for message_id in message_ids:
-            count += await messages.replay_message(db, message_id)
+            if dry_run:
+                row = await db.fetchrow(
+                    "SELECT count(*) AS n FROM messages WHERE id = $1"
+                    " AND state != 'cancelled' AND payload != ''",
+                    message_id,
+                )
+                count += int(row["n"]) if row else 0
+            else:
+                count += await messages.replay_message(db, message_id)
         if subscription and since:
-            try:
-                when = datetime.fromisoformat(since.replace("Z", "+00:00"))
-            except ValueError:
-                raise ConfigError(
-                    "--since", "an RFC 3339 time such as 2026-11-28T10:00:00Z"
-                ) from None
-            when = when if when.tzinfo else when.replace(tzinfo=UTC)
-            count += await messages.replay_failed_since(db, subscription, when)
+            end = _when(until, "--until") if until else None
+            count += await messages.replay_range(
+                db, [subscription], _when(since, "--since"), end, REPLAY_STATES[state], dry_run
+            )
         return count
     finally:
         await db.close()

@@ -125,19 +125,56 @@ async def deliveries(request: web.Request) -> web.Response:
     )
 
 
+STATES = {"failed": ("failed",), "delivered": ("delivered",), "all": ("failed", "delivered")}
+
+
 async def replay_failed(request: web.Request) -> web.Response:
+    """One subscription's messages created in a time range, again (`replay_all`: every
+    subscription of the tenant's)."""
     tenant = authenticate(request)
     subscription = await request.app[SUBSCRIPTIONS].get(tenant, request.match_info["id"])
+    return await _replay_range(request, tenant, [subscription.id])
+
+
+async def replay_all(request: web.Request) -> web.Response:
+    tenant = authenticate(request)
+    subscriptions = await request.app[SUBSCRIPTIONS].list(tenant)
+    return await _replay_range(request, tenant, [s.id for s in subscriptions])
+
+
+async def _replay_range(request: web.Request, tenant: Tenant, ids: list[str]) -> web.Response:
     body = await _object(request)
-    raw = body.get("since")
-    if not isinstance(raw, str):
-        raise InvalidField(
-            "since", "an RFC 3339 time: failed messages created since then are sent again"
-        )
-    since = params.rfc3339(raw, "since")
-    limits = _limit(request, tenant, "replay")
+    unknown = sorted(set(body) - {"since", "until", "state", "dry_run"})
+    if unknown:
+        raise InvalidField(unknown[0], "unknown field; a replay takes since, until, state, dry_run")
+    bounds = {}
+    for key in ("since", "until"):
+        raw = body.get(key)
+        if raw is None and key == "until":
+            continue
+        if not isinstance(raw, str):
+            raise InvalidField(
+                key, "an RFC 3339 time: messages created from since up to until are sent again"
+            )
+        bounds[key] = params.rfc3339(raw, key)
+    until = bounds.get("until")
+    if until is not None and until <= bounds["since"]:
+        raise InvalidField("until", "after since: the range is [since, until)")
+    state = body.get("state", "failed")
+    if state not in STATES:
+        raise InvalidField("state", "failed (the default), delivered or all")
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise InvalidField("dry_run", "true (count what would be sent, send nothing) or false")
     desk = request.app[DESK]
-    count = await desk.outbox.messages.replay_failed_since(desk.ledger.db, subscription.id, since)
+    messages, db, since = desk.outbox.messages, desk.ledger.db, bounds["since"]
+    if dry_run:  # counts only: not under the replay rate
+        count = (
+            await messages.replay_range(db, ids, since, until, STATES[state], True) if ids else 0
+        )
+        return web.json_response({"would_replay": count, "dry_run": True})
+    limits = _limit(request, tenant, "replay")
+    count = await messages.replay_range(db, ids, since, until, STATES[state]) if ids else 0
     request.app[DISPATCHER].wake()
     return web.json_response({"replayed": count}, status=202, headers=limits)
 
@@ -221,6 +258,7 @@ routes = [
     web.post("/v1/subscriptions/{id}/test", test_send),
     web.get("/v1/subscriptions/{id}/deliveries", deliveries),
     web.post("/v1/subscriptions/{id}/replay", replay_failed),
+    web.post("/v1/subscriptions/replay", replay_all),
     web.post("/v1/subscriptions/{id}/deliveries/{message_id}/replay", replay_message),
     web.post("/v1/orders/{order_id}/replay-events", replay_order),
     web.get("/v1/orders/{order_id}/deliveries", order_deliveries),

@@ -21,6 +21,11 @@ ORDER_FILTERS = (
 )  # fmt: skip
 
 
+def _minute(text: str) -> str:
+    """A datetime-local field (`2026-11-30T10:15`, read as UTC) as the API's RFC 3339."""
+    return f"{text}:00Z" if len(text) == 16 else text
+
+
 def _day(text: str) -> str:
     """A date field (`2026-11-30`) as the API's RFC 3339 time, the start of that day."""
     return f"{text}T00:00:00Z" if len(text) == 10 else text
@@ -203,7 +208,7 @@ async def _subscription_page(
         event_types=EVENT_TYPES,
         deliveries=body["data"],
         next_cursor=body["next_cursor"],
-        **{"error": attempts.error, **context},
+        **{"error": attempts.error, "would_replay": None, "form": {}, **context},
     )
 
 
@@ -226,9 +231,18 @@ async def subscription_action(visit: Visit) -> web.StreamResponse:
             return await _subscription_page(visit, sid, secret=answer.body.get("secret"))
         done = "rotated"
     elif action == "replay":
-        since = str(visit.form.get("since", ""))
-        body = {"since": since + ":00Z" if len(since) == 16 else since}
+        form = {k: str(visit.form.get(k, "")) for k in ("since", "until", "state")}
+        body: dict[str, Any] = {
+            key: _minute(form[key]) for key in ("since", "until") if form[key] or key == "since"
+        }
+        body["state"] = form["state"] or "failed"
+        dry_run = visit.form.get("dry_run") == "true"
+        if dry_run:
+            body["dry_run"] = True
         answer = await visit.ask("POST", f"{base}/replay", body=body)
+        if answer.ok and dry_run:  # the count is shown on the page, nothing was sent
+            counted = answer.body["would_replay"]
+            return await _subscription_page(visit, sid, would_replay=counted, form=form)
         done = "replayed"
     else:
         raise web.HTTPNotFound()

@@ -59,6 +59,7 @@ _DELIVERED = (
 )
 # A purged message has an empty payload: replays leave it (it would go out empty).
 _KEPT = " AND payload != ''"
+REPLAYABLE = ("failed", "delivered")  # never pending or delivering (on their way) or cancelled
 # Delivered before `$1`, oldest first, `$2` at a time; the state is checked again on the row
 # itself, so that a replay committed meanwhile keeps its payload (on the partial index of
 # migration 0004, so that the purge reads only what it empties).
@@ -312,13 +313,41 @@ class Messages:
 
     async def replay_failed_since(self, db: Database, subscription_id: str, since: datetime) -> int:
         """A subscription's failed messages created since `since`, again."""
+        return await self.replay_range(db, [subscription_id], since, None, ("failed",))
+
+    async def replay_range(
+        self,
+        db: Database,
+        subscription_ids: list[str],
+        since: datetime,
+        until: datetime | None,
+        states: tuple[str, ...],
+        dry_run: bool = False,
+    ) -> int:
+        """These subscriptions' messages created in [since, until) in these states, again
+        (or, `dry_run`, how many would be): on `messages_subscription` (subscription,
+        created_at), so the cost follows the range. A delivered message whose payload is
+        past its retention has nothing left to send and is not counted."""
+        states_in = ", ".join(f"'{s}'" for s in states if s in REPLAYABLE) or "NULL"
+        bounds = (stamp(since), stamp(until) if until else "9999")  # stamps sort as text
+
+        def where(first: int) -> str:  # the subscriptions' placeholders from `first` on
+            subs = ", ".join(f"${first + i}" for i in range(len(subscription_ids)))
+            return (
+                f" WHERE subscription_id IN ({subs}) AND created_at >= $1 AND created_at < $2"
+                f" AND state IN ({states_in})" + _KEPT
+            )
+
+        if dry_run:
+            row = await db.fetchrow(
+                "SELECT count(*) AS n FROM messages" + where(3), *bounds, *subscription_ids
+            )
+            return int(row["n"]) if row else 0
         return await db.execute(
-            _REPLAY.replace("$2", "$3")
-            + " WHERE subscription_id = $1 AND state = 'failed' AND created_at >= $2"
-            + _KEPT,
-            subscription_id,
-            stamp(since),
+            _REPLAY.replace("$2", "$3") + where(4),
+            *bounds,
             stamp(self.clock.now()),
+            *subscription_ids,
         )
 
     async def purged(self, db: Database, message_id: str, subscription_id: str) -> bool:

@@ -33,12 +33,14 @@ from .place_order import PlaceOrder
 from .place_order_fields import PlaceOrderFields
 from .product_type import ProductType
 from .queued_message import QueuedMessage
-from .replay_subscription_failures_body import ReplaySubscriptionFailuresBody
+from .replay_range import ReplayRange
+from .replay_range_state import ReplayRangeState
 from .replayed import Replayed
 from .subscription import Subscription
 from .subscription_list import SubscriptionList
 from .subscription_state import SubscriptionState
 from .update_subscription_body import UpdateSubscriptionBody
+from .would_replay import WouldReplay
 
 __all__ = (
     "Account",
@@ -74,10 +76,12 @@ __all__ = (
     "PlaceOrderFields",
     "ProductType",
     "QueuedMessage",
-    "ReplaySubscriptionFailuresBody",
+    "ReplayRange",
+    "ReplayRangeState",
     "Replayed",
     "Subscription",
     "SubscriptionList",
     "SubscriptionState",
     "UpdateSubscriptionBody",
+    "WouldReplay",
 )

@@ -7,15 +7,16 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
-from ...models.replay_subscription_failures_body import ReplaySubscriptionFailuresBody
+from ...models.replay_range import ReplayRange
 from ...models.replayed import Replayed
+from ...models.would_replay import WouldReplay
 from ...types import Response
 
 
 def _get_kwargs(
     id: str,
     *,
-    body: ReplaySubscriptionFailuresBody,
+    body: ReplayRange,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -36,7 +37,12 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | Replayed | None:
+) -> Error | Replayed | WouldReplay | None:
+    if response.status_code == 200:
+        response_200 = WouldReplay.from_dict(response.json())
+
+        return response_200
+
     if response.status_code == 202:
         response_202 = Replayed.from_dict(response.json())
 
@@ -80,7 +86,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | Replayed]:
+) -> Response[Error | Replayed | WouldReplay]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -93,20 +99,27 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient | Client,
-    body: ReplaySubscriptionFailuresBody,
-) -> Response[Error | Replayed]:
-    """Send again this endpoint's dead messages created since `since`
+    body: ReplayRange,
+) -> Response[Error | Replayed | WouldReplay]:
+    """Send again this endpoint's messages created in a time range
+
+     Messages created from `since` up to `until` (default: now) in `state`
+    (`failed`, the default: the dead letters; `delivered`; or `all`), each
+    from its first attempt with its own `webhook-id`. A delivered message
+    past the payload retention has nothing left to send and is not counted.
+    `dry_run: true` counts what would be sent and sends nothing (and is not
+    counted against the replay rate).
 
     Args:
         id (str):
-        body (ReplaySubscriptionFailuresBody):
+        body (ReplayRange):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Replayed]
+        Response[Error | Replayed | WouldReplay]
     """
 
     kwargs = _get_kwargs(
@@ -125,20 +138,27 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient | Client,
-    body: ReplaySubscriptionFailuresBody,
-) -> Error | Replayed | None:
-    """Send again this endpoint's dead messages created since `since`
+    body: ReplayRange,
+) -> Error | Replayed | WouldReplay | None:
+    """Send again this endpoint's messages created in a time range
+
+     Messages created from `since` up to `until` (default: now) in `state`
+    (`failed`, the default: the dead letters; `delivered`; or `all`), each
+    from its first attempt with its own `webhook-id`. A delivered message
+    past the payload retention has nothing left to send and is not counted.
+    `dry_run: true` counts what would be sent and sends nothing (and is not
+    counted against the replay rate).
 
     Args:
         id (str):
-        body (ReplaySubscriptionFailuresBody):
+        body (ReplayRange):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Replayed
+        Error | Replayed | WouldReplay
     """
 
     return sync_detailed(
@@ -152,20 +172,27 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient | Client,
-    body: ReplaySubscriptionFailuresBody,
-) -> Response[Error | Replayed]:
-    """Send again this endpoint's dead messages created since `since`
+    body: ReplayRange,
+) -> Response[Error | Replayed | WouldReplay]:
+    """Send again this endpoint's messages created in a time range
+
+     Messages created from `since` up to `until` (default: now) in `state`
+    (`failed`, the default: the dead letters; `delivered`; or `all`), each
+    from its first attempt with its own `webhook-id`. A delivered message
+    past the payload retention has nothing left to send and is not counted.
+    `dry_run: true` counts what would be sent and sends nothing (and is not
+    counted against the replay rate).
 
     Args:
         id (str):
-        body (ReplaySubscriptionFailuresBody):
+        body (ReplayRange):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Replayed]
+        Response[Error | Replayed | WouldReplay]
     """
 
     kwargs = _get_kwargs(
@@ -182,20 +209,27 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient | Client,
-    body: ReplaySubscriptionFailuresBody,
-) -> Error | Replayed | None:
-    """Send again this endpoint's dead messages created since `since`
+    body: ReplayRange,
+) -> Error | Replayed | WouldReplay | None:
+    """Send again this endpoint's messages created in a time range
+
+     Messages created from `since` up to `until` (default: now) in `state`
+    (`failed`, the default: the dead letters; `delivered`; or `all`), each
+    from its first attempt with its own `webhook-id`. A delivered message
+    past the payload retention has nothing left to send and is not counted.
+    `dry_run: true` counts what would be sent and sends nothing (and is not
+    counted against the replay rate).
 
     Args:
         id (str):
-        body (ReplaySubscriptionFailuresBody):
+        body (ReplayRange):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Replayed
+        Error | Replayed | WouldReplay
     """
 
     return (

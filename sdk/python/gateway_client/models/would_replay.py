@@ -1,28 +1,31 @@
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ReplaySubscriptionFailuresBody")
+T = TypeVar("T", bound="WouldReplay")
 
 
 @_attrs_define
-class ReplaySubscriptionFailuresBody:
-    since: datetime.datetime
+class WouldReplay:
+    would_replay: int
+    dry_run: bool
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        since = self.since.isoformat()
+        would_replay = self.would_replay
+
+        dry_run = self.dry_run
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "since": since,
+                "would_replay": would_replay,
+                "dry_run": dry_run,
             }
         )
 
@@ -31,14 +34,17 @@ class ReplaySubscriptionFailuresBody:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        since = datetime.datetime.fromisoformat(d.pop("since"))
+        would_replay = d.pop("would_replay")
 
-        replay_subscription_failures_body = cls(
-            since=since,
+        dry_run = d.pop("dry_run")
+
+        would_replay = cls(
+            would_replay=would_replay,
+            dry_run=dry_run,
         )
 
-        replay_subscription_failures_body.additional_properties = d
-        return replay_subscription_failures_body
+        would_replay.additional_properties = d
+        return would_replay
 
     @property
     def additional_keys(self) -> list[str]:
