@@ -133,6 +133,14 @@ class DestinationNotAllowed(GatewayError):
         super().__init__(f"url: {message}", details={"field": "url", "rule": rule})
 
 
+class InvalidFilter(InvalidField):
+    """A subscription's payload filter that is not in the filter language: `details.field`
+    points at the bad part (`filter.data.price.$gte`). A 422, as TENANT-API.md fixes it:
+    the request is well-formed JSON, its filter is not a filter."""
+
+    status, code = 422, "invalid_filter"
+
+
 class QuotaExceeded(GatewayError):
     status, code = 422, "quota_exceeded"
 

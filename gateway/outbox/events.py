@@ -76,8 +76,8 @@ class Outbox:
         event_type = EVENT_FOR_STATUS[order.status]
         written = 0
         for subscription in await subscribers(tx, order.account, order.tenant):
-            if subscription.wants(event_type):
-                data = order_view(order, owner=subscription.tenant == order.tenant)
+            data = order_view(order, owner=subscription.tenant == order.tenant)
+            if subscription.wants(event_type, data):
                 await self._write(tx, subscription, event_type, order.id, data, order.traceparent)
                 written += 1
         return written
@@ -87,9 +87,9 @@ class Outbox:
     ) -> int:
         event_type = EVENT_FOR_STATUS[event.status]
         written = 0
+        data = foreign_order_view(account, currency, event)
         for subscription in await subscribers(tx, account, None):
-            if subscription.wants(event_type):
-                data = foreign_order_view(account, currency, event)
+            if subscription.wants(event_type, data):
                 await self._write(
                     tx, subscription, event_type, f"provider:{event.provider_order_id}", data
                 )

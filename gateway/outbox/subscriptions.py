@@ -16,33 +16,26 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse
 
 from aiohttp.abc import AbstractResolver
 
 from gateway.clock import Clock, isoformat_z, stamp, unstamp
 from gateway.errors import (
-    AccountNotAllowed,
     DestinationNotAllowed,
-    Forbidden,
     InvalidField,
     NotFound,
     QuotaExceeded,
     RotationInProgress,
 )
+from gateway.outbox import filters
 from gateway.outbox.destinations import DestinationPolicy, DestinationRefused
+from gateway.outbox.fields import EVENT_TYPES as EVENT_TYPES
+from gateway.outbox.fields import check_event_types, check_scope, check_url
 from gateway.outbox.queue import Messages
 from gateway.sealing import Sealer, reseal_column
 from gateway.storage import Database, Row, Transaction
 from gateway.tenants import Tenant
 
-EVENT_TYPES = (
-    "order.accepted",
-    "order.completed",
-    "order.partial",
-    "order.failed",
-    "order.unknown",
-)
 TEST_EVENT = "ping"
 
 
@@ -65,9 +58,16 @@ class Subscription:
     failing_since: datetime | None
     created_at: datetime
     updated_at: datetime
+    filter: dict[str, Any] | None = None
 
-    def wants(self, event_type: str) -> bool:
-        return event_type == TEST_EVENT or not self.event_types or event_type in self.event_types
+    def wants(self, event_type: str, data: dict[str, Any] | None = None) -> bool:
+        """Its types, and its payload filter on the event as it would be sent."""
+        if event_type == TEST_EVENT:
+            return True
+        if self.event_types and event_type not in self.event_types:
+            return False
+        event = {"type": event_type, "data": data or {}}
+        return self.filter is None or filters.matches(self.filter, event)
 
     def signing_secrets(self, now: datetime, sealer: Sealer) -> list[str]:
         """The secrets that sign now, opened: `secret` and `previous_secret` are kept as
@@ -85,6 +85,7 @@ class Subscription:
             "url": self.url,
             "event_types": list(self.event_types),
             "scope": self.scope,
+            "filter": self.filter,
             "state": self.state,
             "disabled_reason": self.disabled_reason,
             "failing_since": isoformat_z(self.failing_since) if self.failing_since else None,
@@ -115,6 +116,7 @@ def subscription_from_row(row: Row) -> Subscription:
         failing_since=unstamp(row["failing_since"]) if row["failing_since"] else None,
         created_at=unstamp(row["created_at"]),
         updated_at=unstamp(row["updated_at"]),
+        filter=json.loads(row["filter"]) if row["filter"] else None,
     )
 
 
@@ -163,60 +165,6 @@ async def disable(tx: Transaction, subscription_id: str, reason: str, now: datet
     )
 
 
-def check_url(value: Any) -> str:
-    """The URL's shape; whether the rules allow it is `DestinationPolicy`'s to say. A
-    string that is not an acceptable URL is a 422, as a refused destination is."""
-    if not isinstance(value, str):
-        raise InvalidField("url", "the endpoint's http:// or https:// URL, as a string")
-
-    def refuse(reason: str) -> DestinationNotAllowed:
-        return DestinationNotAllowed("url", reason)
-
-    if len(value) > 2000:
-        raise refuse("at most 2000 characters")
-    if not value.isascii() or not value.isprintable() or " " in value:
-        raise refuse("ASCII without spaces or control characters; percent-encode the rest")
-    try:
-        parsed = urlparse(value)
-        parsed.port  # noqa: B018 -- raises on a port that is not a number in range
-    except ValueError:
-        raise refuse("not a valid URL (check the host and the port)") from None
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise refuse("an absolute http:// or https:// URL")
-    return value
-
-
-def check_event_types(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidField("event_types", "a list of event types; empty means all")
-    for event_type in value:
-        if event_type not in EVENT_TYPES:
-            raise InvalidField(
-                "event_types", f"{event_type!r} is not one of {', '.join(EVENT_TYPES)}"
-            )
-    return tuple(dict.fromkeys(value))
-
-
-def check_scope(value: Any, tenant: Tenant) -> str:
-    if value is None or value == "own":
-        return "own"
-    if not isinstance(value, str) or not value.startswith("account:"):
-        raise InvalidField("scope", "'own', or 'account:<name>' for every order of an account")
-    account = value.removeprefix("account:")
-    if tenant.role.value == "tenant":
-        raise Forbidden(
-            "only observers and admins may subscribe to a whole account; use scope 'own'",
-            details={"field": "scope"},
-        )
-    if not tenant.may_use(account):
-        raise AccountNotAllowed(
-            f"scope: {account!r} is not one of your accounts", details={"field": "scope"}
-        )
-    return value
-
-
 class Subscriptions:
     def __init__(
         self,
@@ -245,14 +193,16 @@ class Subscriptions:
         return url
 
     async def create(self, tenant: Tenant, body: dict[str, Any]) -> Subscription:
-        unknown = set(body) - {"url", "event_types", "scope"}
+        unknown = set(body) - {"url", "event_types", "scope", "filter"}
         if unknown:
             raise InvalidField(
-                sorted(unknown)[0], "unknown field; a subscription takes url, event_types, scope"
+                sorted(unknown)[0],
+                "unknown field; a subscription takes url, event_types, scope, filter",
             )
         url = await self._destination(body.get("url"))
         types = check_event_types(body.get("event_types"))
         scope = check_scope(body.get("scope"), tenant)
+        rule = None if body.get("filter") is None else filters.check(body["filter"])
         row = await self.db.fetchrow(
             "SELECT COUNT(*) AS n FROM subscriptions WHERE tenant = $1 AND state != 'deleted'",
             tenant.name,
@@ -269,7 +219,8 @@ class Subscriptions:
         subscription_id = "sub_" + uuid.uuid4().hex
         await self.db.execute(
             "INSERT INTO subscriptions (id, tenant, url, event_types, scope, secret, state,"
-            " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7)",
+            " created_at, updated_at, filter) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7,"
+            " $8)",
             subscription_id,
             tenant.name,
             url,
@@ -277,6 +228,7 @@ class Subscriptions:
             scope,
             self.sealer.seal(new_secret()),
             now,
+            None if rule is None else json.dumps(rule, sort_keys=True),
         )
         return await self.get(tenant, subscription_id)
 
@@ -306,11 +258,15 @@ class Subscriptions:
         self, tenant: Tenant, subscription_id: str, body: dict[str, Any]
     ) -> Subscription:
         current = await self.get(tenant, subscription_id)
-        unknown = set(body) - {"url", "event_types", "scope", "state"}
+        unknown = set(body) - {"url", "event_types", "scope", "state", "filter"}
         if unknown:
             raise InvalidField(
-                sorted(unknown)[0], "unknown field; you may change url, event_types, scope, state"
+                sorted(unknown)[0],
+                "unknown field; you may change url, event_types, scope, state, filter",
             )
+        rule = current.filter  # an empty object removes it
+        if "filter" in body:
+            rule = None if body["filter"] == {} else filters.check(body["filter"])
         url = await self._destination(body["url"]) if "url" in body else current.url
         types = (
             check_event_types(body["event_types"]) if "event_types" in body else current.event_types
@@ -325,7 +281,7 @@ class Subscriptions:
         await self.db.execute(
             "UPDATE subscriptions SET url = $2, event_types = $3, scope = $4, state = $5,"
             " disabled_reason = $6, failing_since = CASE WHEN $5 = 'active' THEN NULL"
-            " ELSE failing_since END, updated_at = $7 WHERE id = $1",
+            " ELSE failing_since END, updated_at = $7, filter = $8 WHERE id = $1",
             subscription_id,
             url,
             json.dumps(list(types)),
@@ -333,6 +289,7 @@ class Subscriptions:
             state,
             reason,
             stamp(self.clock.now()),
+            None if rule is None else json.dumps(rule, sort_keys=True),
         )
         return await self.get(tenant, subscription_id)
 

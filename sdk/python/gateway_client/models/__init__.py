@@ -21,6 +21,7 @@ from .error import Error
 from .error_detail import ErrorDetail
 from .error_detail_details import ErrorDetailDetails
 from .event_type import EventType
+from .filter_ import Filter
 from .new_subscription import NewSubscription
 from .order import Order
 from .order_delivery import OrderDelivery
@@ -40,6 +41,7 @@ from .subscription import Subscription
 from .subscription_list import SubscriptionList
 from .subscription_state import SubscriptionState
 from .update_subscription_body import UpdateSubscriptionBody
+from .update_subscription_body_filter import UpdateSubscriptionBodyFilter
 from .would_replay import WouldReplay
 
 __all__ = (
@@ -64,6 +66,7 @@ __all__ = (
     "ErrorDetail",
     "ErrorDetailDetails",
     "EventType",
+    "Filter",
     "NewSubscription",
     "Order",
     "OrderDelivery",
@@ -83,5 +86,6 @@ __all__ = (
     "SubscriptionList",
     "SubscriptionState",
     "UpdateSubscriptionBody",
+    "UpdateSubscriptionBodyFilter",
     "WouldReplay",
 )

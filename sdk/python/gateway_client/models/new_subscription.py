@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.event_type import EventType
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.filter_ import Filter
+
 
 T = TypeVar("T", bound="NewSubscription")
 
@@ -21,6 +25,15 @@ class NewSubscription:
     scope: str | Unset = UNSET
     """ `own` (default), or `account:<name>` for observers and admins (403 for a tenant, or an account not yours)
     """
+    filter_: Filter | Unset = UNSET
+    """ A payload filter over the event as sent (`{"type", "data"}`): keys are dotted
+    paths (`data.account`, `data.item_id`, `data.product_type`, `data.price`) with a
+    value (equality) or operators (`$eq`, `$ne`, `$in`, `$nin`, `$gt`, `$gte`, `$lt`,
+    `$lte`, `$exists`), and `$and`/`$or` (lists of filters) and `$not` (a filter).
+    Money compares as decimals. An invalid filter is a 422 `invalid_filter` whose
+    `details.field` points at the bad part, such as `filter.data.price.$gte`. See
+    docs/webhooks.md.
+     """
 
     def to_dict(self) -> dict[str, Any]:
         url = self.url
@@ -34,6 +47,10 @@ class NewSubscription:
 
         scope = self.scope
 
+        filter_: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.filter_, Unset):
+            filter_ = self.filter_.to_dict()
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -45,11 +62,15 @@ class NewSubscription:
             field_dict["event_types"] = event_types
         if scope is not UNSET:
             field_dict["scope"] = scope
+        if filter_ is not UNSET:
+            field_dict["filter"] = filter_
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.filter_ import Filter
+
         d = dict(src_dict)
         url = d.pop("url")
 
@@ -64,10 +85,18 @@ class NewSubscription:
 
         scope = d.pop("scope", UNSET)
 
+        _filter_ = d.pop("filter", UNSET)
+        filter_: Filter | Unset
+        if isinstance(_filter_, Unset):
+            filter_ = UNSET
+        else:
+            filter_ = Filter.from_dict(_filter_)
+
         new_subscription = cls(
             url=url,
             event_types=event_types,
             scope=scope,
+            filter_=filter_,
         )
 
         return new_subscription

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -10,6 +10,10 @@ from attrs import field as _attrs_field
 from ..models.event_type import EventType
 from ..models.subscription_state import SubscriptionState
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.filter_ import Filter
+
 
 T = TypeVar("T", bound="Subscription")
 
@@ -26,11 +30,14 @@ class Subscription:
     failing_since: datetime.datetime | None
     previous_secret_expires_at: datetime.datetime | None
     created_at: datetime.datetime
+    filter_: Filter | None | Unset = UNSET
     secret: str | Unset = UNSET
     """ `whsec_…`; only when created or rotated """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.filter_ import Filter
+
         id = self.id
 
         url = self.url
@@ -61,6 +68,14 @@ class Subscription:
 
         created_at = self.created_at.isoformat()
 
+        filter_: dict[str, Any] | None | Unset
+        if isinstance(self.filter_, Unset):
+            filter_ = UNSET
+        elif isinstance(self.filter_, Filter):
+            filter_ = self.filter_.to_dict()
+        else:
+            filter_ = self.filter_
+
         secret = self.secret
 
         field_dict: dict[str, Any] = {}
@@ -78,6 +93,8 @@ class Subscription:
                 "created_at": created_at,
             }
         )
+        if filter_ is not UNSET:
+            field_dict["filter"] = filter_
         if secret is not UNSET:
             field_dict["secret"] = secret
 
@@ -85,6 +102,8 @@ class Subscription:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.filter_ import Filter
+
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -144,6 +163,23 @@ class Subscription:
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
+        def _parse_filter_(data: object) -> Filter | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                filter_type_0 = Filter.from_dict(data)
+
+                return filter_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Filter | None | Unset, data)
+
+        filter_ = _parse_filter_(d.pop("filter", UNSET))
+
         secret = d.pop("secret", UNSET)
 
         subscription = cls(
@@ -156,6 +192,7 @@ class Subscription:
             failing_since=failing_since,
             previous_secret_expires_at=previous_secret_expires_at,
             created_at=created_at,
+            filter_=filter_,
             secret=secret,
         )
 

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.event_type import EventType
 from ..models.subscription_state import SubscriptionState
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.update_subscription_body_filter import UpdateSubscriptionBodyFilter
+
 
 T = TypeVar("T", bound="UpdateSubscriptionBody")
 
@@ -21,6 +25,8 @@ class UpdateSubscriptionBody:
     """ empty means all """
     scope: str | Unset = UNSET
     """ `own`, or `account:<name>` for observers and admins """
+    filter_: UpdateSubscriptionBodyFilter | Unset = UNSET
+    """ A payload filter (see Filter); an empty object {} removes it. """
     state: SubscriptionState | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -35,6 +41,10 @@ class UpdateSubscriptionBody:
 
         scope = self.scope
 
+        filter_: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.filter_, Unset):
+            filter_ = self.filter_.to_dict()
+
         state: str | Unset = UNSET
         if not isinstance(self.state, Unset):
             state = self.state.value
@@ -48,6 +58,8 @@ class UpdateSubscriptionBody:
             field_dict["event_types"] = event_types
         if scope is not UNSET:
             field_dict["scope"] = scope
+        if filter_ is not UNSET:
+            field_dict["filter"] = filter_
         if state is not UNSET:
             field_dict["state"] = state
 
@@ -55,6 +67,10 @@ class UpdateSubscriptionBody:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.update_subscription_body_filter import (
+            UpdateSubscriptionBodyFilter,
+        )
+
         d = dict(src_dict)
         url = d.pop("url", UNSET)
 
@@ -69,6 +85,13 @@ class UpdateSubscriptionBody:
 
         scope = d.pop("scope", UNSET)
 
+        _filter_ = d.pop("filter", UNSET)
+        filter_: UpdateSubscriptionBodyFilter | Unset
+        if isinstance(_filter_, Unset):
+            filter_ = UNSET
+        else:
+            filter_ = UpdateSubscriptionBodyFilter.from_dict(_filter_)
+
         _state = d.pop("state", UNSET)
         state: SubscriptionState | Unset
         if isinstance(_state, Unset):
@@ -80,6 +103,7 @@ class UpdateSubscriptionBody:
             url=url,
             event_types=event_types,
             scope=scope,
+            filter_=filter_,
             state=state,
         )
 
