@@ -29,6 +29,7 @@ from gateway.api import webhooks as api_webhooks
 from gateway.api.edge import BODY_TIMEOUT, MAX_BODY, METRICS, RATE_LIMITS, TENANTS, TRACER, edge
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config, ConfigError, seal_keys
+from gateway.domain import CatalogItem
 from gateway.hooks.host import PluginHost
 from gateway.metrics import Metrics
 from gateway.orders.desk import OrderDesk
@@ -194,8 +195,14 @@ def _plugins(settings: Settings):  # type: ignore[no-untyped-def]
         async def balance(account: str) -> Decimal:
             return await app[SESSIONS][account].balance()
 
+        async def item(account: str, item_id: int) -> CatalogItem | None:
+            try:
+                return (await app[CATALOGS][account].items()).get(item_id)
+            except CatalogUnavailable:
+                return None
+
         plugins = app[PLUGINS]
-        await plugins.start(app[DATABASE], settings.clock, balance)
+        await plugins.start(app[DATABASE], settings.clock, balance, item)
         store = AdminStore(app[DATABASE], settings.clock)
         watch = AdminWatch(store, app[TENANTS], plugins)
         admin = Admin(store, plugins, tuple(settings.config.accounts), watch.reload)

@@ -170,6 +170,17 @@ class PluginContext:
     database: Database
     name: str
     balance: Callable[[str], Awaitable[Decimal]]
+    # an account's catalog entry for an item id (None: not in that account's catalog)
+    item: Callable[[str, int], Awaitable[CatalogItem | None]] | None = None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What `gateway_select_account` may answer instead of an account's name: the account
+    and why, which the order's decision trace shows."""
+
+    account: str
+    reason: str
 
 
 __all__ = [
@@ -193,6 +204,7 @@ __all__ = [
     "Reject",
     "Rejection",
     "Resolution",
+    "Selection",
     "SettingsError",
     "Settlement",
     "StorageUnavailable",

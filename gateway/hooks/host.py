@@ -31,16 +31,17 @@ from gateway.config import ConfigError, PluginsConfig
 from gateway.errors import GatewayError, ProviderFailure
 from gateway.hooks import specs as hookspecs
 from gateway.hooks.decisions import DecisionLog, order_of
+from gateway.hooks.migrations import migrate_plugins
 from gateway.hooks.policies import TenantPolicies
 from gateway.plugin_api import (
     ENTRY_POINT_GROUP,
     PROJECT,
     PluginContext,
     Reject,
+    Selection,
     SettingsError,
 )
 from gateway.storage import Database, StorageUnavailable
-from gateway.storage.database import apply_once, create_locked
 from gateway.tracing import NO_TRACER, plugin_span
 
 log = structlog.get_logger()
@@ -174,12 +175,16 @@ class PluginHost:
     # --- lifecycle ------------------------------------------------------------------
 
     async def start(
-        self, database: Database, clock: Any, balance: Callable[[str], Awaitable[Decimal]]
+        self,
+        database: Database,
+        clock: Any,
+        balance: Callable[[str], Awaitable[Decimal]],
+        item: Callable[[str, int], Awaitable[Any]] | None = None,
     ) -> None:
-        await _migrate(database, self.plugins)
+        await migrate_plugins(database, self.plugins)
 
         def context(name: str) -> PluginContext:
-            return PluginContext(clock, database, name, balance)
+            return PluginContext(clock, database, name, balance, item)
 
         for plugin in self.plugins:
             start = getattr(plugin.instance, "start", None)
@@ -291,7 +296,13 @@ class PluginHost:
                     continue
                 raise PluginFailed(name) from None
             if hook == "gateway_select_account" and result is not None:
-                said = f"would select account {result!r}" if shadow else f"account {result!r}"
+                why = f": {result.reason}" if isinstance(result, Selection) else ""
+                result = result.account if isinstance(result, Selection) else result
+                said = (
+                    f"would select account {result!r}{why}"
+                    if shadow
+                    else f"account {result!r}{why}"
+                )
                 self._note(kwargs, tenant, name, hook, "selected", mode, started, None, said)
                 if not shadow:
                     return result
@@ -369,28 +380,3 @@ async def _maybe_await(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
-
-
-async def _migrate(db: Database, plugins: list[LoadedPlugin]) -> None:
-    await create_locked(
-        db,
-        "CREATE TABLE IF NOT EXISTS plugin_migrations ("
-        " plugin TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (plugin, version))",
-    )
-    for plugin in plugins:
-        for version, sql in enumerate(getattr(plugin.instance, "migrations", ()), start=1):
-            if await apply_once(
-                db,
-                sql,
-                (
-                    "SELECT version FROM plugin_migrations WHERE plugin = $1 AND version = $2",
-                    plugin.name,
-                    version,
-                ),
-                (
-                    "INSERT INTO plugin_migrations (plugin, version) VALUES ($1, $2)",
-                    plugin.name,
-                    version,
-                ),
-            ):
-                log.info("plugin_migration_applied", plugin=plugin.name, version=version)
