@@ -40,6 +40,7 @@ from gateway.plugin_api import (
     ProviderOrder,
     Rejection,
     Resolution,
+    Selection,
     Settlement,
     Tenant,
 )
@@ -51,8 +52,9 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 @hookspec(firstresult=True)
 def gateway_select_account(
     tenant: Tenant, requested: str | None, request: PlaceRequest
-) -> str | None:
-    """Choose the provider account for an order (gating, first answer wins)."""
+) -> str | Selection | None:
+    """Choose the provider account for an order (gating, first answer wins); a
+    `Selection` also says why, in the order's decision trace."""
 
 
 @hookspec
