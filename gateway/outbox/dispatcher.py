@@ -40,6 +40,7 @@ from gateway.hooks.host import PluginHost
 from gateway.metrics import Metrics
 from gateway.outbox.destinations import DestinationRefused, GuardedResolver
 from gateway.outbox.queue import Attempt, Messages
+from gateway.outbox.rates import DeliveryRates
 from gateway.outbox.subscriptions import (
     Subscription,
     Subscriptions,
@@ -85,6 +86,7 @@ class Dispatcher:
         self.config = config
         self.subscriptions = subscriptions
         self.messages = Messages(clock, subscriptions.sealer)
+        self.rates = DeliveryRates(clock)
         self.plugins = plugins
         self.metrics = metrics
         self.rng = rng or random.Random()
@@ -212,6 +214,11 @@ class Dispatcher:
             await self.messages.release(self.db, row["id"], state)
             return
         now = self.clock.now()
+        if subscription.rate_limit:
+            wait_until = self.rates.take(subscription.id, subscription.rate_limit)
+            if wait_until is not None:  # over the endpoint's rate: it waits, it is not dropped
+                await self.messages.postpone(self.db, row["id"], wait_until)
+                return
         body: str = self.messages.open(row["payload"])  # stored sealed
         signing = subscription.signing_secrets(now, self.subscriptions.sealer)
         headers = {

@@ -70,3 +70,15 @@ def check_scope(value: Any, tenant: Tenant) -> str:
             f"scope: {account!r} is not one of your accounts", details={"field": "scope"}
         )
     return value
+
+
+def check_rate(value: Any) -> float | None:
+    """Deliveries a second to the endpoint (per process), or None (0 or absent): no bound
+    beyond `per_endpoint_concurrency`."""
+    if value is None or value == 0:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1000:
+        raise InvalidField(
+            "rate_limit_per_second", "deliveries a second, above 0 and at most 1000; 0 for none"
+        )
+    return float(value)

@@ -235,6 +235,16 @@ class Messages:
             state,
         )
 
+    async def postpone(self, db: Database, message_id: str, until: datetime) -> None:
+        """Give a claimed message back unsent, due at `until` (its endpoint's rate): no
+        attempt is counted."""
+        await db.execute(
+            "UPDATE messages SET state = 'pending', next_attempt_at = $2, claimed_until = NULL"
+            " WHERE id = $1",
+            message_id,
+            stamp(until),
+        )
+
     async def analyze(self, db: Database) -> None:
         """PostgreSQL plans the claim from table statistics; a queue table that grows from
         empty to thousands of rows within seconds would otherwise be planned as if it

@@ -30,7 +30,7 @@ from gateway.errors import (
 from gateway.outbox import filters
 from gateway.outbox.destinations import DestinationPolicy, DestinationRefused
 from gateway.outbox.fields import EVENT_TYPES as EVENT_TYPES
-from gateway.outbox.fields import check_event_types, check_scope, check_url
+from gateway.outbox.fields import check_event_types, check_rate, check_scope, check_url
 from gateway.outbox.queue import Messages
 from gateway.sealing import Sealer, reseal_column
 from gateway.storage import Database, Row, Transaction
@@ -59,6 +59,7 @@ class Subscription:
     created_at: datetime
     updated_at: datetime
     filter: dict[str, Any] | None = None
+    rate_limit: float | None = None  # deliveries a second, per process
 
     def wants(self, event_type: str, data: dict[str, Any] | None = None) -> bool:
         """Its types, and its payload filter on the event as it would be sent."""
@@ -86,6 +87,7 @@ class Subscription:
             "event_types": list(self.event_types),
             "scope": self.scope,
             "filter": self.filter,
+            "rate_limit_per_second": self.rate_limit,
             "state": self.state,
             "disabled_reason": self.disabled_reason,
             "failing_since": isoformat_z(self.failing_since) if self.failing_since else None,
@@ -117,6 +119,7 @@ def subscription_from_row(row: Row) -> Subscription:
         created_at=unstamp(row["created_at"]),
         updated_at=unstamp(row["updated_at"]),
         filter=json.loads(row["filter"]) if row["filter"] else None,
+        rate_limit=row["rate_limit"],
     )
 
 
@@ -193,12 +196,14 @@ class Subscriptions:
         return url
 
     async def create(self, tenant: Tenant, body: dict[str, Any]) -> Subscription:
-        unknown = set(body) - {"url", "event_types", "scope", "filter"}
+        unknown = set(body) - {"url", "event_types", "scope", "filter", "rate_limit_per_second"}
         if unknown:
             raise InvalidField(
                 sorted(unknown)[0],
-                "unknown field; a subscription takes url, event_types, scope, filter",
+                "unknown field; a subscription takes url, event_types, scope, filter,"
+                " rate_limit_per_second",
             )
+        rate = check_rate(body.get("rate_limit_per_second"))
         url = await self._destination(body.get("url"))
         types = check_event_types(body.get("event_types"))
         scope = check_scope(body.get("scope"), tenant)
@@ -219,8 +224,8 @@ class Subscriptions:
         subscription_id = "sub_" + uuid.uuid4().hex
         await self.db.execute(
             "INSERT INTO subscriptions (id, tenant, url, event_types, scope, secret, state,"
-            " created_at, updated_at, filter) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7,"
-            " $8)",
+            " created_at, updated_at, filter, rate_limit)"
+            " VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7, $8, $9)",
             subscription_id,
             tenant.name,
             url,
@@ -229,6 +234,7 @@ class Subscriptions:
             self.sealer.seal(new_secret()),
             now,
             None if rule is None else json.dumps(rule, sort_keys=True),
+            rate,
         )
         return await self.get(tenant, subscription_id)
 
@@ -258,12 +264,15 @@ class Subscriptions:
         self, tenant: Tenant, subscription_id: str, body: dict[str, Any]
     ) -> Subscription:
         current = await self.get(tenant, subscription_id)
-        unknown = set(body) - {"url", "event_types", "scope", "state", "filter"}
+        fields = {"url", "event_types", "scope", "state", "filter", "rate_limit_per_second"}
+        unknown = set(body) - fields
         if unknown:
             raise InvalidField(
-                sorted(unknown)[0],
-                "unknown field; you may change url, event_types, scope, state, filter",
+                sorted(unknown)[0], f"unknown field; you may change {', '.join(sorted(fields))}"
             )
+        rate = current.rate_limit  # 0 removes it
+        if "rate_limit_per_second" in body:
+            rate = check_rate(body["rate_limit_per_second"])
         rule = current.filter  # an empty object removes it
         if "filter" in body:
             rule = None if body["filter"] == {} else filters.check(body["filter"])
@@ -281,7 +290,8 @@ class Subscriptions:
         await self.db.execute(
             "UPDATE subscriptions SET url = $2, event_types = $3, scope = $4, state = $5,"
             " disabled_reason = $6, failing_since = CASE WHEN $5 = 'active' THEN NULL"
-            " ELSE failing_since END, updated_at = $7, filter = $8 WHERE id = $1",
+            " ELSE failing_since END, updated_at = $7, filter = $8, rate_limit = $9"
+            " WHERE id = $1",
             subscription_id,
             url,
             json.dumps(list(types)),
@@ -290,6 +300,7 @@ class Subscriptions:
             reason,
             stamp(self.clock.now()),
             None if rule is None else json.dumps(rule, sort_keys=True),
+            rate,
         )
         return await self.get(tenant, subscription_id)
 

@@ -34,6 +34,9 @@ class NewSubscription:
     `details.field` points at the bad part, such as `filter.data.price.$gte`. See
     docs/webhooks.md.
      """
+    rate_limit_per_second: float | Unset = UNSET
+    """ At most this many deliveries a second to this endpoint, per gateway process; over it a delivery waits (it is
+    never dropped, and no attempt is counted). 0 or absent: none. """
 
     def to_dict(self) -> dict[str, Any]:
         url = self.url
@@ -51,6 +54,8 @@ class NewSubscription:
         if not isinstance(self.filter_, Unset):
             filter_ = self.filter_.to_dict()
 
+        rate_limit_per_second = self.rate_limit_per_second
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -64,6 +69,8 @@ class NewSubscription:
             field_dict["scope"] = scope
         if filter_ is not UNSET:
             field_dict["filter"] = filter_
+        if rate_limit_per_second is not UNSET:
+            field_dict["rate_limit_per_second"] = rate_limit_per_second
 
         return field_dict
 
@@ -92,11 +99,14 @@ class NewSubscription:
         else:
             filter_ = Filter.from_dict(_filter_)
 
+        rate_limit_per_second = d.pop("rate_limit_per_second", UNSET)
+
         new_subscription = cls(
             url=url,
             event_types=event_types,
             scope=scope,
             filter_=filter_,
+            rate_limit_per_second=rate_limit_per_second,
         )
 
         return new_subscription

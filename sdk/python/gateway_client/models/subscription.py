@@ -31,6 +31,7 @@ class Subscription:
     previous_secret_expires_at: datetime.datetime | None
     created_at: datetime.datetime
     filter_: Filter | None | Unset = UNSET
+    rate_limit_per_second: float | None | Unset = UNSET
     secret: str | Unset = UNSET
     """ `whsec_…`; only when created or rotated """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -76,6 +77,12 @@ class Subscription:
         else:
             filter_ = self.filter_
 
+        rate_limit_per_second: float | None | Unset
+        if isinstance(self.rate_limit_per_second, Unset):
+            rate_limit_per_second = UNSET
+        else:
+            rate_limit_per_second = self.rate_limit_per_second
+
         secret = self.secret
 
         field_dict: dict[str, Any] = {}
@@ -95,6 +102,8 @@ class Subscription:
         )
         if filter_ is not UNSET:
             field_dict["filter"] = filter_
+        if rate_limit_per_second is not UNSET:
+            field_dict["rate_limit_per_second"] = rate_limit_per_second
         if secret is not UNSET:
             field_dict["secret"] = secret
 
@@ -180,6 +189,17 @@ class Subscription:
 
         filter_ = _parse_filter_(d.pop("filter", UNSET))
 
+        def _parse_rate_limit_per_second(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        rate_limit_per_second = _parse_rate_limit_per_second(
+            d.pop("rate_limit_per_second", UNSET)
+        )
+
         secret = d.pop("secret", UNSET)
 
         subscription = cls(
@@ -193,6 +213,7 @@ class Subscription:
             previous_secret_expires_at=previous_secret_expires_at,
             created_at=created_at,
             filter_=filter_,
+            rate_limit_per_second=rate_limit_per_second,
             secret=secret,
         )
 

@@ -27,6 +27,8 @@ class UpdateSubscriptionBody:
     """ `own`, or `account:<name>` for observers and admins """
     filter_: UpdateSubscriptionBodyFilter | Unset = UNSET
     """ A payload filter (see Filter); an empty object {} removes it. """
+    rate_limit_per_second: float | Unset = UNSET
+    """ Deliveries a second to this endpoint, per process; 0 removes the bound. """
     state: SubscriptionState | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,6 +47,8 @@ class UpdateSubscriptionBody:
         if not isinstance(self.filter_, Unset):
             filter_ = self.filter_.to_dict()
 
+        rate_limit_per_second = self.rate_limit_per_second
+
         state: str | Unset = UNSET
         if not isinstance(self.state, Unset):
             state = self.state.value
@@ -60,6 +64,8 @@ class UpdateSubscriptionBody:
             field_dict["scope"] = scope
         if filter_ is not UNSET:
             field_dict["filter"] = filter_
+        if rate_limit_per_second is not UNSET:
+            field_dict["rate_limit_per_second"] = rate_limit_per_second
         if state is not UNSET:
             field_dict["state"] = state
 
@@ -92,6 +98,8 @@ class UpdateSubscriptionBody:
         else:
             filter_ = UpdateSubscriptionBodyFilter.from_dict(_filter_)
 
+        rate_limit_per_second = d.pop("rate_limit_per_second", UNSET)
+
         _state = d.pop("state", UNSET)
         state: SubscriptionState | Unset
         if isinstance(_state, Unset):
@@ -104,6 +112,7 @@ class UpdateSubscriptionBody:
             event_types=event_types,
             scope=scope,
             filter_=filter_,
+            rate_limit_per_second=rate_limit_per_second,
             state=state,
         )
 
