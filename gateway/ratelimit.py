@@ -42,9 +42,11 @@ class RateLimits:
     def bounded(self, kind: str) -> bool:
         return self.quotas[kind][0] > 0
 
-    def take(self, tenant: str, kind: str) -> dict[str, str]:
-        """One request of `kind` for `tenant`: the headers to answer with, or RateLimited."""
-        quota, window = self.quotas[kind]
+    def take(self, tenant: str, kind: str, quota: int | None = None) -> dict[str, str]:
+        """One request of `kind` for `tenant`: the headers to answer with, or RateLimited.
+        `quota`: the tenant's own, set at run time, in place of the configured one."""
+        configured, window = self.quotas[kind]
+        quota = configured if quota is None else quota
         rate = quota / window
         now = self.clock.now().timestamp()
         bucket = self._buckets.get((tenant, kind))

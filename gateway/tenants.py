@@ -41,6 +41,11 @@ class Tenant:
     accounts: tuple[str, ...]
     default_account: str
     disabled: bool = False
+    # its own request rates, set at run time (("reads_per_second", 10), ...); none: [server]'s
+    rates: tuple[tuple[str, int], ...] = ()
+
+    def rate(self, kind: str) -> int | None:
+        return dict(self.rates).get(f"{kind}s_per_second")
 
     def may_use(self, account: str) -> bool:
         return account in self.accounts
@@ -100,7 +105,12 @@ class TenantDirectory:
         by_hash, by_name = {}, {}
         for record in records:
             tenant = Tenant(
-                record.name, record.role, record.accounts, record.default_account, record.disabled
+                record.name,
+                record.role,
+                record.accounts,
+                record.default_account,
+                record.disabled,
+                tuple(sorted(record.rates.items())),
             )
             by_name[record.name] = tenant
             for token in record.tokens:

@@ -10,6 +10,7 @@ import pytest
 
 from gateway.config_fields import ConfigError
 from gateway.config_server import server_config
+from gateway.state import ADMIN_WATCH
 from tests.conftest import Gateway, GatewayFactory
 
 
@@ -86,3 +87,27 @@ def test_a_negative_rate_is_refused_naming_the_key(key: str) -> None:
     with pytest.raises(ConfigError) as refused:
         server_config({key: -1})
     assert f"server.{key}" in str(refused.value)
+
+
+async def test_an_admin_sets_a_tenants_own_rates_at_run_time(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway(server={"tenant_reads_per_second": 50})
+    path = "/v1/admin/tenants/games"
+    changed = await gateway.call("PATCH", path, "ops", json={"rates": {"reads_per_second": 2}})
+    assert changed.status == 200 and changed.body["rates"] == {"reads_per_second": 2}
+    await gateway.app[ADMIN_WATCH].reload()  # what every replica does within a second
+    assert await reads_until_refused(gateway, "games") == 2
+    assert await reads_until_refused(gateway, "shop") >= 48  # the others keep the default
+    writes = {"rates": {"writes_per_second": 1, "reads_per_second": 0}}
+    assert (await gateway.call("PATCH", path, "ops", json=writes)).status == 200
+    await gateway.app[ADMIN_WATCH].reload()
+    assert await reads_until_refused(gateway, "games") == 200  # 0: no bound on reads
+    assert (await gateway.place("games", item_id=1001)).status == 201
+    assert (await gateway.place("games", item_id=1001)).status == 429
+    back = await gateway.call("PATCH", path, "ops", json={"rates": {}})
+    assert back.body["rates"] == {}
+    for bad, field in (
+        ({"reads": 1}, "rates"),
+        ({"reads_per_second": -1}, "rates.reads_per_second"),
+    ):
+        refused = await gateway.call("PATCH", path, "ops", json={"rates": bad})
+        assert refused.status == 400 and refused.body["error"]["details"]["field"] == field

@@ -238,6 +238,7 @@ def tenant_view(record: TenantRecord) -> dict[str, Any]:
         "created_at": isoformat_z(record.created_at),
         "updated_at": isoformat_z(record.updated_at),
         "tokens": len(record.tokens),
+        "rates": record.rates,
         "policies": {
             plugin: {"mode": p.mode, "settings": p.settings}
             for plugin, p in record.policies.items()

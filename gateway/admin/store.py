@@ -59,6 +59,7 @@ class TenantRecord:
     updated_at: datetime
     tokens: tuple[TokenRecord, ...] = ()
     policies: dict[str, Policy] = field(default_factory=dict)
+    rates: dict[str, int] = field(default_factory=dict)  # its own request rates
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,8 @@ class AdminStore:
         async def read(tx: Transaction) -> Snapshot:
             state = await tx.fetchrow("SELECT version, seeded_at FROM admin_state WHERE id = 1")
             rows = await tx.fetch(
-                "SELECT name, role, accounts, default_account, disabled, created_at, updated_at"
-                " FROM tenants WHERE deleted_at IS NULL ORDER BY name"
+                "SELECT name, role, accounts, default_account, disabled, created_at, updated_at,"
+                " rates FROM tenants WHERE deleted_at IS NULL ORDER BY name"
             )
             tokens = await tx.fetch(
                 "SELECT id, tenant, hash, label, created_at, expires_at, last_used_at"
@@ -123,6 +124,7 @@ class AdminStore:
                     unstamp(row["updated_at"]),
                     tuple(by_tenant.get(row["name"], ())),
                     rules.get(row["name"], {}),
+                    json.loads(row["rates"]) if row["rates"] else {},
                 )
                 for row in rows
             }
@@ -178,9 +180,14 @@ async def insert_tenant(
 
 
 async def update_tenant(tx: Transaction, now: str, name: str, values: dict[str, Any]) -> bool:
-    columns = {"role", "accounts", "default_account", "disabled"}
+    columns = {"role", "accounts", "default_account", "disabled", "rates"}
     assert set(values) <= columns
-    stored = {k: json.dumps(list(v)) if k == "accounts" else v for k, v in values.items()}
+    stored = {
+        k: json.dumps(list(v) if k == "accounts" else v, sort_keys=True)
+        if k in ("accounts", "rates")
+        else v
+        for k, v in values.items()
+    }
     role = stored.get("role")
     if isinstance(role, Role):
         stored["role"] = role.value

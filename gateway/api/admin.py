@@ -144,7 +144,7 @@ async def get_tenant(request: web.Request) -> web.Response:
 async def update_tenant(request: web.Request) -> web.Response:
     actor, admin, record = await _tenant(request)
     name = record.name
-    body = await _object(request, {"accounts", "default_account", "role", "disabled"})
+    body = await _object(request, {"accounts", "default_account", "role", "disabled", "rates"})
     values: dict[str, Any] = {}
     if "accounts" in body:
         values["accounts"] = _accounts(body)
@@ -157,14 +157,30 @@ async def update_tenant(request: web.Request) -> web.Response:
         if not isinstance(body["disabled"], bool):
             raise InvalidField("disabled", "true or false")
         values["disabled"] = body["disabled"]
+    if "rates" in body:
+        values["rates"] = _rates(body["rates"])
     if not values:
-        raise BadRequest("send at least one of: accounts, default_account, role, disabled")
+        raise BadRequest("send at least one of: accounts, default_account, role, disabled, rates")
     if name == actor.name and (
         values.get("disabled") or values.get("role", Role.ADMIN) != Role.ADMIN
     ):
         raise Conflict("an admin may not disable or demote its own tenant; ask another admin")
     record = await admin.update_tenant(_actor(actor), name, values)
     return web.json_response(tenant_view(record))
+
+
+def _rates(value: Any) -> dict[str, int]:
+    """A tenant's own request rates per process: reads and writes a second, 0 for none; a
+    key left out (or {}) is the [server] default."""
+    keys = ("reads_per_second", "writes_per_second")
+    if not isinstance(value, dict) or set(value) - set(keys):
+        raise InvalidField(
+            "rates", f"an object with {' and/or '.join(keys)}; {{}} for the defaults"
+        )
+    for key, rate in value.items():
+        if isinstance(rate, bool) or not isinstance(rate, int) or not 0 <= rate <= 100_000:
+            raise InvalidField(f"rates.{key}", "requests a second, 0 (no bound) to 100000")
+    return dict(value)
 
 
 async def delete_tenant(request: web.Request) -> web.Response:

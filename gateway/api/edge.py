@@ -308,8 +308,9 @@ def authenticate(request: web.Request) -> Tenant:
     structlog.contextvars.bind_contextvars(tenant=tenant.name)
     limits = request.app.get(RATE_LIMITS)
     kind = "read" if request.method in ("GET", "HEAD") else "write"
-    if limits is not None and limits.bounded(kind):
-        request[LIMIT_HEADERS] = limits.take(tenant.name, kind)
+    own = tenant.rate(kind)  # set at run time for this tenant, else [server]'s
+    if limits is not None and (limits.bounded(kind) if own is None else own > 0):
+        request[LIMIT_HEADERS] = limits.take(tenant.name, kind, own)
     return tenant
 
 
