@@ -21,6 +21,7 @@ from gateway.admin import declared
 from gateway.admin.service import Admin
 from gateway.admin.store import AdminStore
 from gateway.admin.watch import AdminWatch
+from gateway.alerts import Alerts
 from gateway.api import admin as api_admin
 from gateway.api import catalog as api_catalog
 from gateway.api import intake, ops, outbox_admin
@@ -50,6 +51,7 @@ from gateway.sealing import Sealer, SealError
 from gateway.state import (
     ADMIN,
     ADMIN_WATCH,
+    ALERTS,
     CATALOGS,
     CONFIG,
     DATABASE,
@@ -300,6 +302,10 @@ def _accounts(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-de
         app[HOUSEKEEPING] = Housekeeping(
             app[DATABASE], settings.clock, outbox.messages, app[PLUGINS], Retention.of(config)
         )
+        alerts = _alerts(app, settings, sealer, sessions, dispatcher.wake)
+        if alerts is not None:
+            app[ALERTS] = alerts
+            await alerts.start()
         tasks: list[asyncio.Task[None]] = []
         if settings.background:
             await asyncio.gather(*(_first_load(c) for c in catalogs.values()))
@@ -312,6 +318,8 @@ def _accounts(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-de
             tasks.append(asyncio.create_task(app[RESOLVER].run_forever()))
             tasks.append(asyncio.create_task(app[INSTANCE].run_forever()))
             tasks.append(asyncio.create_task(app[HOUSEKEEPING].run_forever()))
+            if alerts is not None:
+                tasks.append(asyncio.create_task(alerts.run_forever()))
         yield
         for task in tasks:
             task.cancel()
@@ -323,6 +331,28 @@ def _accounts(settings: Settings, sealer: Sealer):  # type: ignore[no-untyped-de
             await session.close()
 
     return accounts
+
+
+def _alerts(
+    app: web.Application,
+    settings: Settings,
+    sealer: Sealer,
+    sessions: dict[str, AccountSession],
+    wake: Callable[[], None],
+) -> Alerts | None:
+    """The operators' alerts, when `[alerts]` names a sink."""
+    config = settings.config.alerts
+    if config.url is None or config.secret is None:
+        return None
+
+    def accounts() -> dict[str, tuple[bool, str | None]]:
+        return {n: (s.state.available, s.state.last_error) for n, s in sessions.items()}
+
+    async def balance(account: str) -> Decimal:
+        return await sessions[account].balance()
+
+    secret = config.secret.resolve("alerts.secret")
+    return Alerts(app[DATABASE], settings.clock, config, secret, sealer, accounts, balance, wake)
 
 
 async def _first_load(catalog: AccountCatalog) -> None:

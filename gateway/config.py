@@ -15,6 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from gateway.config_alerts import AlertsConfig as AlertsConfig
+from gateway.config_alerts import alerts_config
 from gateway.config_fields import ConfigError as ConfigError  # everyone's error, named here
 from gateway.config_fields import SecretRef as SecretRef
 from gateway.config_fields import (
@@ -100,6 +102,7 @@ class Config:
     plugins: PluginsConfig = PluginsConfig()
     webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
     telemetry: TelemetryConfig = TelemetryConfig()
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     idempotency_ttl_hours: float = 24.0
     # Provider webhooks are kept only to answer the provider's retries as repeats.
     provider_event_retention_hours: float = 720.0
@@ -111,6 +114,12 @@ class Config:
     # by re-sending it; past this it waits for an operator (docs/operations.md).
     resend_window_seconds: float = 3600.0
     path: Path | None = None
+
+
+SECTIONS = (
+    "server", "storage", "gateway", "accounts", "tenants", "plugins", "webhooks", "telemetry",
+    "alerts",
+)  # fmt: skip
 
 
 def load(path: Path) -> Config:
@@ -132,11 +141,7 @@ def load(path: Path) -> Config:
 
 
 def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
-    _only(
-        raw,
-        "",
-        {"server", "storage", "gateway", "accounts", "tenants", "plugins", "webhooks", "telemetry"},
-    )
+    _only(raw, "", set(SECTIONS))
     server = server_config(_table(raw, "server"))
     storage = _table(raw, "storage")
     _only(storage, "storage", {"url", "timeout_seconds", "seal_keys"})
@@ -221,6 +226,7 @@ def parse(raw: dict[str, Any], base: Path | None = None) -> Config:
         plugins=_plugins(_table(raw, "plugins")),
         webhooks=webhooks_config(_table(raw, "webhooks")),
         telemetry=_telemetry(_table(raw, "telemetry")),
+        alerts=alerts_config(_table(raw, "alerts"), set(accounts)),
         idempotency_ttl_hours=ttl,
         provider_event_retention_hours=events,
         retention_batch_rows=batch,

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from gateway.admin.service import Admin
 from gateway.admin.watch import AdminWatch
+from gateway.alerts import Alerts
 from gateway.config import Config
 from gateway.hooks.host import PluginHost
 from gateway.orders.desk import OrderDesk
@@ -38,3 +39,4 @@ INSTANCE = web.AppKey("instance", Instance)
 HOUSEKEEPING = web.AppKey("housekeeping", Housekeeping)
 ADMIN = web.AppKey("admin", Admin)
 ADMIN_WATCH = web.AppKey("admin_watch", AdminWatch)
+ALERTS = web.AppKey("alerts", Alerts)  # set only when [alerts] names a sink

@@ -88,6 +88,7 @@ def gateway_config(
     webhooks: dict[str, Any] | None = None,
     storage: dict[str, Any] | None = None,
     server: dict[str, Any] | None = None,
+    alerts: dict[str, Any] | None = None,
     **gateway: Any,
 ) -> Config:
     """The test gateway's config: accounts main and partner on the sandbox, the four tenants."""
@@ -108,6 +109,7 @@ def gateway_config(
             "server": server or {},
             "gateway": gateway,
             "plugins": plugins if plugins is not None else {},
+            "alerts": alerts or {},
             "webhooks": {"destinations": TEST_DESTINATIONS, **(webhooks or {})},
             "accounts": {"main": account("client_main"), "partner": account("client_partner")},
             "tenants": {
