@@ -156,3 +156,27 @@ async def test_the_console_counts_then_sends_a_range(
         sent = await http.post(f"{page}/replay", data=form)
         assert sent.status == 200 and "Queued again" in await sent.text()
     assert (await states(gateway)).count("pending") == 3
+
+
+async def test_a_new_endpoint_catches_up_on_the_last_hours(
+    make_gateway: GatewayFactory, endpoint_factory: EndpointFactory
+) -> None:
+    gateway = await make_gateway()
+    old = (await gateway.place(item_id=1001)).body
+    gateway.provider.clock.advance(3 * 3600)
+    recent = [(await gateway.place(item_id=1001, quantity=q)).body for q in (1, 2)]
+    await gateway.place("games", item_id=1001)  # another tenant's: not shop's to hear
+    endpoint = await endpoint_factory([200])
+    made = await gateway.call(
+        "POST",
+        "/v1/subscriptions",
+        json={"url": endpoint.url, "backfill_hours": 2, "filter": {"data.quantity": {"$gte": 1}}},
+    )
+    assert made.status == 201 and made.body["backfilled"] == 2
+    await gateway.app[DISPATCHER].run_due()
+    assert [e[1] for e in endpoint.events()] == [o["id"] for o in recent]
+    assert old["id"] not in [e[1] for e in endpoint.events()]
+    refused = await gateway.call(
+        "POST", "/v1/subscriptions", json={"url": endpoint.url, "backfill_hours": 100}
+    )
+    assert refused.status == 400 and refused.body["error"]["details"]["field"] == "backfill_hours"

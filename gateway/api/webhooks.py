@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -13,7 +14,9 @@ from gateway.clock import isoformat_z, unstamp
 from gateway.errors import BadRequest, InvalidField, NotFound, PayloadPurged
 from gateway.orders.outcomes import is_uuid
 from gateway.outbox import log as outbox_log
+from gateway.outbox.subscriptions import Subscription
 from gateway.state import CONFIG, DESK, DISPATCHER, LEDGER, SUBSCRIPTIONS
+from gateway.storage import Transaction
 from gateway.tenants import Tenant
 
 
@@ -25,16 +28,45 @@ async def _object(request: web.Request) -> dict[str, Any]:
     return body
 
 
+BACKFILL_HOURS = 72  # a new endpoint may catch up on at most three days
+BACKFILL_ORDERS = 10_000
+
+
 async def create(request: web.Request) -> web.Response:
     tenant = authenticate(request)
     body = await _object(request)
+    hours = body.pop("backfill_hours", None)
+    if hours is not None and (
+        isinstance(hours, bool) or not isinstance(hours, int | float)
+        or not 0 < hours <= BACKFILL_HOURS
+    ):  # fmt: skip
+        raise InvalidField("backfill_hours", f"hours, above 0 and at most {BACKFILL_HOURS}")
     limits = _limit(request, tenant, "subscription")
     subscription = await request.app[SUBSCRIPTIONS].create(tenant, body)
+    view = request.app[SUBSCRIPTIONS].with_secret(subscription)
+    if hours is not None:
+        view["backfilled"] = await _backfill(request, subscription, hours)
     return web.json_response(
-        request.app[SUBSCRIPTIONS].with_secret(subscription),
-        status=201,
-        headers={"Location": f"/v1/subscriptions/{subscription.id}", **limits},
+        view, status=201, headers={"Location": f"/v1/subscriptions/{subscription.id}", **limits}
     )
+
+
+async def _backfill(request: web.Request, subscription: Subscription, hours: float) -> int:
+    """The current state of each order the endpoint would have heard of, created in the last
+    `hours`: a new endpoint catches up (Convoy #1213)."""
+    desk = request.app[DESK]
+    since = desk.clock.now() - timedelta(hours=hours)
+    column, value = ("tenant", subscription.tenant)
+    if subscription.scope.startswith("account:"):
+        column, value = ("account", subscription.scope.removeprefix("account:"))
+    orders = await desk.ledger.created_since(column, value, since, BACKFILL_ORDERS)
+
+    async def write(tx: Transaction) -> int:
+        return await desk.outbox.backfill(tx, subscription, orders)
+
+    count = await desk.ledger.db.transaction(write)
+    request.app[DISPATCHER].wake()
+    return count
 
 
 async def list_all(request: web.Request) -> web.Response:

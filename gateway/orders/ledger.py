@@ -156,6 +156,21 @@ class Ledger(IdempotencyKeys, OrderPages):
         await self._unclaimed(tx, intent, seen)
         return None
 
+    async def created_since(
+        self, column: str, value: str, since: datetime, limit: int
+    ) -> list[OrderRecord]:
+        """A tenant's (`column` "tenant") or an account's orders created since `since`,
+        oldest first, on orders_tenant_created / orders_account_created."""
+        assert column in ("tenant", "account")
+        rows = await self.db.fetch(
+            f"SELECT * FROM orders WHERE {column} = $1 AND created_at >= $2"
+            " ORDER BY created_at, id LIMIT $3",
+            value,
+            stamp(since),
+            limit,
+        )
+        return [record_of(r, self.sealer) for r in rows]
+
     async def touch(self, order_id: str) -> None:
         await self.db.execute(
             "UPDATE orders SET updated_at = $2 WHERE id = $1", order_id, stamp(self.clock.now())

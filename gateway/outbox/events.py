@@ -96,6 +96,20 @@ class Outbox:
                 written += 1
         return written
 
+    async def backfill(
+        self, tx: Transaction, subscription: Subscription, orders: list[OrderRecord]
+    ) -> int:
+        """A new endpoint's catch-up: each order's event for its current status, oldest
+        first, to this endpoint alone (its types and filter apply)."""
+        written = 0
+        for order in orders:
+            event_type = EVENT_FOR_STATUS[order.status]
+            data = order_view(order, owner=subscription.tenant == order.tenant)
+            if subscription.wants(event_type, data):
+                await self._write(tx, subscription, event_type, order.id, data, order.traceparent)
+                written += 1
+        return written
+
     async def ping(self, tx: Transaction, subscription: Subscription) -> str:
         return await self._write(
             tx, subscription, TEST_EVENT, None, {"subscription_id": subscription.id}

@@ -37,6 +37,9 @@ class NewSubscription:
     rate_limit_per_second: float | Unset = UNSET
     """ At most this many deliveries a second to this endpoint, per gateway process; over it a delivery waits (it is
     never dropped, and no attempt is counted). 0 or absent: none. """
+    backfill_hours: float | Unset = UNSET
+    """ Catch up: each order this endpoint would have heard of, created in the last N hours, is sent its event for
+    its current status (its event types and filter apply). The answer's `backfilled` says how many. """
 
     def to_dict(self) -> dict[str, Any]:
         url = self.url
@@ -56,6 +59,8 @@ class NewSubscription:
 
         rate_limit_per_second = self.rate_limit_per_second
 
+        backfill_hours = self.backfill_hours
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -71,6 +76,8 @@ class NewSubscription:
             field_dict["filter"] = filter_
         if rate_limit_per_second is not UNSET:
             field_dict["rate_limit_per_second"] = rate_limit_per_second
+        if backfill_hours is not UNSET:
+            field_dict["backfill_hours"] = backfill_hours
 
         return field_dict
 
@@ -101,12 +108,15 @@ class NewSubscription:
 
         rate_limit_per_second = d.pop("rate_limit_per_second", UNSET)
 
+        backfill_hours = d.pop("backfill_hours", UNSET)
+
         new_subscription = cls(
             url=url,
             event_types=event_types,
             scope=scope,
             filter_=filter_,
             rate_limit_per_second=rate_limit_per_second,
+            backfill_hours=backfill_hours,
         )
 
         return new_subscription

@@ -34,6 +34,8 @@ class Subscription:
     rate_limit_per_second: float | None | Unset = UNSET
     secret: str | Unset = UNSET
     """ `whsec_…`; only when created or rotated """
+    backfilled: int | Unset = UNSET
+    """ Only when created with `backfill_hours`: the events queued for it. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,6 +87,8 @@ class Subscription:
 
         secret = self.secret
 
+        backfilled = self.backfilled
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -106,6 +110,8 @@ class Subscription:
             field_dict["rate_limit_per_second"] = rate_limit_per_second
         if secret is not UNSET:
             field_dict["secret"] = secret
+        if backfilled is not UNSET:
+            field_dict["backfilled"] = backfilled
 
         return field_dict
 
@@ -202,6 +208,8 @@ class Subscription:
 
         secret = d.pop("secret", UNSET)
 
+        backfilled = d.pop("backfilled", UNSET)
+
         subscription = cls(
             id=id,
             url=url,
@@ -215,6 +223,7 @@ class Subscription:
             filter_=filter_,
             rate_limit_per_second=rate_limit_per_second,
             secret=secret,
+            backfilled=backfilled,
         )
 
         subscription.additional_properties = d
