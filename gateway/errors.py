@@ -141,6 +141,13 @@ class InvalidFilter(InvalidField):
     status, code = 422, "invalid_filter"
 
 
+class InvalidRange(InvalidField):
+    """A time range whose end comes before its start: each bound is a valid time, the
+    range is not (a 422, naming the end)."""
+
+    status, code = 422, "invalid_range"
+
+
 class QuotaExceeded(GatewayError):
     status, code = 422, "quota_exceeded"
 

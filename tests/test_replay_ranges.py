@@ -90,11 +90,11 @@ async def test_every_subscription_of_the_tenant_at_once(
     gateway = await make_gateway(webhooks=ONE_TRY)
     _, times = await history(gateway, endpoint_factory)
     everything = {"since": times[0], "state": "all", "dry_run": True}
-    counted = await gateway.call("POST", "/v1/subscriptions/replay", json=everything)
+    counted = await gateway.call("POST", "/v1/replay", json=everything)
     assert counted.body == {"would_replay": 6, "dry_run": True}
-    other = await gateway.call("POST", "/v1/subscriptions/replay", "games", json=everything)
+    other = await gateway.call("POST", "/v1/replay", "games", json=everything)
     assert other.body == {"would_replay": 0, "dry_run": True}  # games has no subscription
-    sent = await gateway.call("POST", "/v1/subscriptions/replay", json={"since": times[0]})
+    sent = await gateway.call("POST", "/v1/replay", json={"since": times[0]})
     assert sent.status == 202 and sent.body == {"replayed": 3}
 
 
@@ -103,13 +103,13 @@ async def test_a_bad_range_names_its_field(gateway: Gateway) -> None:
     path = f"/v1/subscriptions/{sid}/replay"
     for body, field in [
         ({}, "since"),
-        ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),
+        ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),  # 422
         ({"since": "2026-01-01T00:00:00Z", "state": "pending"}, "state"),
         ({"since": "2026-01-01T00:00:00Z", "dry_run": "yes"}, "dry_run"),
         ({"since": "2026-01-01T00:00:00Z", "from": "x"}, "from"),
     ]:
         answer = await gateway.call("POST", path, json=body)
-        assert answer.status == 400, (body, answer.body)
+        assert answer.status == (422 if field == "until" else 400), (body, answer.body)
         assert answer.body["error"]["details"]["field"] == field
 
 
@@ -174,7 +174,7 @@ async def test_a_new_endpoint_catches_up_on_the_last_hours(
     )
     assert made.status == 201 and made.body["backfilled"] == 2
     await gateway.app[DISPATCHER].run_due()
-    assert [e[1] for e in endpoint.events()] == [o["id"] for o in recent]
+    assert sorted(e[1] for e in endpoint.events()) == sorted(o["id"] for o in recent)
     assert old["id"] not in [e[1] for e in endpoint.events()]
     refused = await gateway.call(
         "POST", "/v1/subscriptions", json={"url": endpoint.url, "backfill_hours": 100}

@@ -11,7 +11,7 @@ from gateway import cursors
 from gateway.api import params
 from gateway.api.edge import RATE_LIMITS, authenticate, read_json
 from gateway.clock import isoformat_z, unstamp
-from gateway.errors import BadRequest, InvalidField, NotFound, PayloadPurged
+from gateway.errors import BadRequest, InvalidField, InvalidRange, NotFound, PayloadPurged
 from gateway.orders.outcomes import is_uuid
 from gateway.outbox import log as outbox_log
 from gateway.outbox.subscriptions import Subscription
@@ -190,10 +190,10 @@ async def _replay_range(request: web.Request, tenant: Tenant, ids: list[str]) ->
             )
         bounds[key] = params.rfc3339(raw, key)
     until = bounds.get("until")
-    if until is not None and until <= bounds["since"]:
-        raise InvalidField("until", "after since: the range is [since, until)")
+    if until is not None and until < bounds["since"]:
+        raise InvalidRange("until", "not before since: the range is [since, until)")
     state = body.get("state", "failed")
-    if state not in STATES:
+    if not isinstance(state, str) or state not in STATES:  # {} is unhashable: no 500
         raise InvalidField("state", "failed (the default), delivered or all")
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
@@ -290,7 +290,7 @@ routes = [
     web.post("/v1/subscriptions/{id}/test", test_send),
     web.get("/v1/subscriptions/{id}/deliveries", deliveries),
     web.post("/v1/subscriptions/{id}/replay", replay_failed),
-    web.post("/v1/subscriptions/replay", replay_all),
+    web.post("/v1/replay", replay_all),
     web.post("/v1/subscriptions/{id}/deliveries/{message_id}/replay", replay_message),
     web.post("/v1/orders/{order_id}/replay-events", replay_order),
     web.get("/v1/orders/{order_id}/deliveries", order_deliveries),
