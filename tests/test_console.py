@@ -298,3 +298,26 @@ async def test_behind_a_proxy_that_ends_https_the_public_url_is_the_origin(
             allow_redirects=False,
         )
         assert other.status == 403
+
+
+async def test_an_endpoints_filter_and_rate_are_set_from_its_page(gateway: Gateway) -> None:
+    made = await gateway.call("POST", "/v1/subscriptions", json={"url": "http://127.0.0.1:9/h"})
+    http = await signed_in(gateway)
+    async with http:
+        page = f"{gateway.url}/console/subscriptions/{made.body['id']}"
+        html = await (await http.get(page)).text()
+        form = {"csrf": csrf_of(html), "url": "http://127.0.0.1:9/h"}
+        saved = await http.post(
+            f"{page}/edit",
+            data={**form, "filter": '{"data.account": "main"}', "rate_limit_per_second": "2"},
+        )
+        shown = await saved.text()
+        assert saved.status == 200 and "Saved." in shown and "at most 2.0 deliveries" in shown
+        bad = await http.post(
+            f"{page}/edit", data={**form, "filter": '{"data.price": {"$gt": "x"}}'}
+        )
+        assert bad.status == 422 and "filter.data.price.$gt" in await bad.text()
+        cleared = await http.post(f"{page}/edit", data={**form, "filter": ""})
+        assert cleared.status == 200
+    now = await gateway.call("GET", f"/v1/subscriptions/{made.body['id']}")
+    assert now.body["filter"] is None and now.body["rate_limit_per_second"] is None

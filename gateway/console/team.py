@@ -6,6 +6,7 @@ refusal from the API is shown where it happened, in the API's own words.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +20,15 @@ from gateway.outbox.subscriptions import EVENT_TYPES
 ORDER_FILTERS = (
     "status", "account", "item_id", "merchant_order_id", "created_after", "created_before",
 )  # fmt: skip
+
+
+def _number(text: str) -> float | str:
+    """A number typed in a form; text that is not one goes to the API as it is, which
+    names the field in its refusal."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _minute(text: str) -> str:
@@ -219,8 +229,18 @@ async def subscription_action(visit: Visit) -> web.StreamResponse:
     action = visit.request.match_info["action"]
     assert visit.form is not None
     base = f"/v1/subscriptions/{seg(sid)}"
+    body: dict[str, Any]
     if action == "edit":
-        answer = await visit.ask("PATCH", base, body=_subscription_form(visit))
+        body = _subscription_form(visit)
+        raw = str(visit.form.get("filter", "")).strip()
+        try:
+            body["filter"] = json.loads(raw) if raw else {}
+        except ValueError as exc:
+            error = {"code": "invalid_filter", "message": f"filter: not JSON ({exc})"}
+            return await _subscription_page(visit, sid, 422, error=error)
+        rate = str(visit.form.get("rate_limit_per_second", "")).strip()
+        body["rate_limit_per_second"] = _number(rate) if rate else 0
+        answer = await visit.ask("PATCH", base, body=body)
         done = "saved"
     elif action == "test":
         answer = await visit.ask("POST", f"{base}/test")
@@ -232,7 +252,7 @@ async def subscription_action(visit: Visit) -> web.StreamResponse:
         done = "rotated"
     elif action == "replay":
         form = {k: str(visit.form.get(k, "")) for k in ("since", "until", "state")}
-        body: dict[str, Any] = {
+        body = {
             key: _minute(form[key]) for key in ("since", "until") if form[key] or key == "since"
         }
         body["state"] = form["state"] or "failed"
