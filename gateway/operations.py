@@ -18,7 +18,7 @@ from gateway.domain import OrderRecord
 from gateway.orders import sealed
 from gateway.orders.ledger import Ledger
 from gateway.outbox import log as outbox_log
-from gateway.outbox.queue import Messages
+from gateway.outbox.queue import REPLAY_STATES, Messages
 from gateway.outbox.subscriptions import Subscriptions
 from gateway.sealing import Sealer
 from gateway.state import DESK
@@ -34,9 +34,6 @@ async def list_messages(
         return await outbox_log.messages(db, state, tenant, subscription, limit)
     finally:
         await db.close()
-
-
-REPLAY_STATES = {"failed": ("failed",), "delivered": ("delivered",), "all": ("failed", "delivered")}
 
 
 def _when(text: str, option: str) -> datetime:

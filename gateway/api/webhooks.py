@@ -14,6 +14,7 @@ from gateway.clock import isoformat_z, unstamp
 from gateway.errors import BadRequest, InvalidField, InvalidRange, NotFound, PayloadPurged
 from gateway.orders.outcomes import is_uuid
 from gateway.outbox import log as outbox_log
+from gateway.outbox.queue import REPLAY_STATES
 from gateway.outbox.subscriptions import Subscription
 from gateway.state import CONFIG, DESK, DISPATCHER, LEDGER, SUBSCRIPTIONS
 from gateway.storage import Transaction
@@ -157,9 +158,6 @@ async def deliveries(request: web.Request) -> web.Response:
     )
 
 
-STATES = {"failed": ("failed",), "delivered": ("delivered",), "all": ("failed", "delivered")}
-
-
 async def replay_failed(request: web.Request) -> web.Response:
     """One subscription's messages created in a time range, again (`replay_all`: every
     subscription of the tenant's)."""
@@ -193,20 +191,19 @@ async def _replay_range(request: web.Request, tenant: Tenant, ids: list[str]) ->
     if until is not None and until < bounds["since"]:
         raise InvalidRange("until", "not before since: the range is [since, until)")
     state = body.get("state", "failed")
-    if not isinstance(state, str) or state not in STATES:  # {} is unhashable: no 500
+    if not isinstance(state, str) or state not in REPLAY_STATES:  # {} is unhashable: no 500
         raise InvalidField("state", "failed (the default), delivered or all")
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
         raise InvalidField("dry_run", "true (count what would be sent, send nothing) or false")
     desk = request.app[DESK]
     messages, db, since = desk.outbox.messages, desk.ledger.db, bounds["since"]
+    states = REPLAY_STATES[state]
     if dry_run:  # counts only: not under the replay rate
-        count = (
-            await messages.replay_range(db, ids, since, until, STATES[state], True) if ids else 0
-        )
+        count = await messages.replay_range(db, ids, since, until, states, dry_run=True)
         return web.json_response({"would_replay": count, "dry_run": True})
     limits = _limit(request, tenant, "replay")
-    count = await messages.replay_range(db, ids, since, until, STATES[state]) if ids else 0
+    count = await messages.replay_range(db, ids, since, until, states)
     request.app[DISPATCHER].wake()
     return web.json_response({"replayed": count}, status=202, headers=limits)
 

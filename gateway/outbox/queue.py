@@ -60,6 +60,8 @@ _DELIVERED = (
 # A purged message has an empty payload: replays leave it (it would go out empty).
 _KEPT = " AND payload != ''"
 REPLAYABLE = ("failed", "delivered")  # never pending or delivering (on their way) or cancelled
+# what a range replay's `state` names (the API's body, the CLI's --state)
+REPLAY_STATES = {"failed": ("failed",), "delivered": ("delivered",), "all": REPLAYABLE}
 # Delivered before `$1`, oldest first, `$2` at a time; the state is checked again on the row
 # itself, so that a replay committed meanwhile keeps its payload (on the partial index of
 # migration 0004, so that the purge reads only what it empties).
@@ -338,6 +340,8 @@ class Messages:
         (or, `dry_run`, how many would be): on `messages_subscription` (subscription,
         created_at), so the cost follows the range. A delivered message whose payload is
         past its retention has nothing left to send and is not counted."""
+        if not subscription_ids:  # a tenant with no endpoint: nothing to send
+            return 0
         states_in = ", ".join(f"'{s}'" for s in states if s in REPLAYABLE) or "NULL"
         bounds = (stamp(since), stamp(until) if until else "9999")  # stamps sort as text
 
