@@ -436,10 +436,22 @@ async def test_a_provider_id_already_held_by_another_order_is_a_conflict_for_an_
 ) -> None:
     await gateway.place(item_id=1001)  # warm: the provider token is in hand
     sandbox = gateway.provider.sandbox
-    before = sandbox.rng.getstate()
     first = (await gateway.place(item_id=1001)).body
-    sandbox.rng.setstate(before)  # the provider's next order gets the same id: its fault
+    # the provider's next order gets the same id (its fault): its id draw answers the first
+    # order's id, whatever else drew from its generator meanwhile
+    place_order, repeated = sandbox.place_order, uuid.UUID(first["provider_order_id"]).int
+
+    def same_id(*args: Any, **kwargs: Any) -> Any:
+        draw = sandbox.rng.getrandbits
+        sandbox.rng.getrandbits = lambda bits: repeated  # type: ignore[method-assign]
+        try:
+            return place_order(*args, **kwargs)
+        finally:
+            sandbox.rng.getrandbits = draw  # type: ignore[method-assign]
+
+    sandbox.place_order = same_id  # type: ignore[method-assign]
     second = await gateway.place(item_id=1001)
+    sandbox.place_order = place_order  # type: ignore[method-assign]
     assert second.status < 500, second.body
     assert second.body["status"] == "unknown"
     stored = await gateway.app[LEDGER].get(second.body["id"])
