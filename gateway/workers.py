@@ -80,7 +80,10 @@ class Supervisor:
                 f" {self.workers} workers: {pids})",
                 flush=True,
             )
-            while not self.stopping.wait(0.2):
+            # a plain sleep, not a timed Event.wait: a timed condition wait hangs under a
+            # faked clock (libfaketime), and a sleep ends at a signal as well
+            while not self.stopping.is_set():
+                time.sleep(0.2)
                 for n, proc in enumerate(self.procs):
                     if proc.poll() is not None and not self.stopping.is_set():
                         log.warning("worker_died", pid=proc.pid, code=proc.returncode)
