@@ -3,7 +3,7 @@ a JSON file and a plot.
 
     python bench/growth.py                                     # 0, 100k and 1M orders, both engines
     python bench/growth.py --sizes 0 100000 --engines sqlite   # some sizes, one engine
-    python bench/growth.py --json /tmp/growth.json             # also the plot: /tmp/growth.svg
+    python bench/growth.py --json growth.json                  # also the plot: growth.svg
     python bench/growth.py --smoke                             # tiny sizes: proves it runs (CI)
 
 For each engine and ledger size, on a database of its own:
