@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -174,6 +174,41 @@ class PluginContext:
     item: Callable[[str, int], Awaitable[CatalogItem | None]] | None = None
 
 
+class SpendableBalances:
+    """What an account can still spend, as this process sees it: the provider's balance
+    (read at most every `cache`), less the estimates of orders sent from here and not yet
+    settled, less what the provider charged since that read (the read does not show it
+    yet). Per process. Used by the limits plugin's floor and the routing plugin."""
+
+    def __init__(self, context: PluginContext, cache: timedelta) -> None:
+        self._context, self._cache = context, cache
+        self._read: dict[str, tuple[datetime, Decimal]] = {}  # account -> (when, balance)
+        self._held: dict[str, tuple[str, Decimal]] = {}  # order id -> (account, estimate)
+        self._charged: dict[str, Decimal] = {}  # account -> charged since the read
+
+    async def spendable(self, account: str) -> Decimal:
+        now = self._context.clock.now()
+        read = self._read.get(account)
+        if read is None or now - read[0] >= self._cache:
+            read = self._read[account] = (now, await self._context.balance(account))
+            self._charged[account] = Decimal(0)
+        held = sum((amount for a, amount in self._held.values() if a == account), Decimal(0))
+        return read[1] - held - self._charged.get(account, Decimal(0))
+
+    def hold(self, order_id: str, account: str, estimate: Decimal) -> None:
+        self._held[order_id] = (account, estimate)
+
+    def settle(self, settlement: Settlement) -> None:
+        """An estimate leaves the reckoning once the provider has answered; what it
+        charged counts until the balance is read again."""
+        if settlement.kind == "unknown":
+            return  # may have been charged: keep counting it until the final word
+        held = self._held.pop(settlement.order_id, None)
+        if held is not None and settlement.kind in ("placed", "final"):
+            account = held[0]
+            self._charged[account] = self._charged.get(account, Decimal(0)) + settlement.charged
+
+
 @dataclass(frozen=True)
 class Selection:
     """What `gateway_select_account` may answer instead of an account's name: the account
@@ -207,6 +242,7 @@ __all__ = [
     "Selection",
     "SettingsError",
     "Settlement",
+    "SpendableBalances",
     "StorageUnavailable",
     "Swept",
     "Tenant",

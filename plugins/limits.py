@@ -45,6 +45,7 @@ from gateway.plugin_api import (
     Reject,
     SettingsError,
     Settlement,
+    SpendableBalances,
     Swept,
     Transaction,
     hookimpl,
@@ -161,13 +162,11 @@ class LimitsPlugin:
                     _money(caps["monthly"], f"{where}.monthly") if "monthly" in caps else None,
                 )
         self._context: PluginContext | None = None
-        self._balance: dict[str, tuple[datetime, Decimal]] = {}
-        self._in_flight: dict[str, Decimal] = {}  # account -> estimates not yet answered
-        self._since_read: dict[str, Decimal] = {}  # account -> charged since the balance read
-        self._estimates: dict[str, tuple[str, Decimal]] = {}  # order id -> (account, estimate)
+        self._balances: SpendableBalances | None = None
 
     async def start(self, context: PluginContext) -> None:
         self._context = context
+        self._balances = SpendableBalances(context, self.balance_cache)
 
     # --- reserve ---------------------------------------------------------------------
 
@@ -199,25 +198,12 @@ class LimitsPlugin:
             await self._check_floor(intent.account, amount, intent.currency)
         if budget is not None:
             await self._reserve_budget(intent, amount, budget)
-        self._in_flight[intent.account] = self._in_flight.get(intent.account, Decimal(0)) + amount
-        self._estimates[intent.order_id] = (intent.account, amount)
+        assert self._balances is not None
+        self._balances.hold(intent.order_id, intent.account, amount)
 
     async def _check_floor(self, account: str, amount: Decimal, currency: str) -> None:
-        assert self._context is not None
-        now = self._context.clock.now()
-        cached = self._balance.get(account)
-        if cached is None or now - cached[0] >= self.balance_cache:
-            balance = await self._context.balance(account)
-            self._balance[account] = (now, balance)
-            self._since_read[account] = Decimal(0)
-        else:
-            balance = cached[1]
-        spendable = (
-            balance
-            - self._in_flight.get(account, Decimal(0))
-            - self._since_read.get(account, Decimal(0))
-            - self.floor[account]
-        )
+        assert self._balances is not None
+        spendable = await self._balances.spendable(account) - self.floor[account]
         if amount > spendable:
             raise Reject(
                 "balance_floor",
@@ -314,7 +300,8 @@ class LimitsPlugin:
 
     @hookimpl
     async def gateway_settle(self, settlement: Settlement, transaction: Transaction | None) -> None:
-        self._settle_in_memory(settlement)
+        if self._balances is not None:
+            self._balances.settle(settlement)
         budgeted = (settlement.tenant, settlement.currency) in self.budgets
         if not budgeted or settlement.kind == "unknown":
             return
@@ -351,17 +338,3 @@ class LimitsPlugin:
             kind=settlement.kind,
             counted=str(now_counts),
         )
-
-    def _settle_in_memory(self, settlement: Settlement) -> None:
-        """In-flight estimates leave the floor's reckoning once the provider has answered."""
-        if settlement.kind == "unknown":
-            return  # may have been charged: keep counting it until the final word
-        held = self._estimates.pop(settlement.order_id, None)
-        if held is None:
-            return
-        account, estimate = held
-        self._in_flight[account] = self._in_flight.get(account, Decimal(0)) - estimate
-        if settlement.kind in ("placed", "final"):
-            self._since_read[account] = (
-                self._since_read.get(account, Decimal(0)) + settlement.charged
-            )

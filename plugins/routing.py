@@ -25,7 +25,7 @@ like the balance cache: several replicas each keep their own (the limits plugin'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -36,6 +36,7 @@ from gateway.plugin_api import (
     Selection,
     SettingsError,
     Settlement,
+    SpendableBalances,
     Tenant,
     hookimpl,
 )
@@ -71,12 +72,11 @@ class RoutingPlugin:
             raise SettingsError("balance_cache_seconds", "a number of seconds, 0 or more")
         self.balance_cache = timedelta(seconds=cache)
         self._context: PluginContext | None = None
-        self._balances: dict[str, tuple[datetime, Decimal]] = {}
-        self._in_flight: dict[str, tuple[str, Decimal]] = {}  # order id -> (account, amount)
-        self._since_read: dict[str, Decimal] = {}  # account -> charged since its balance read
+        self._balances: SpendableBalances | None = None
 
     async def start(self, context: PluginContext) -> None:
         self._context = context
+        self._balances = SpendableBalances(context, self.balance_cache)
 
     def _order(self, tenant: Tenant) -> list[str]:
         listed = [a for a in self.preference if a in tenant.accounts]
@@ -84,17 +84,6 @@ class RoutingPlugin:
             a for a in tenant.accounts if a != tenant.default_account
         ]
         return listed + [a for a in rest if a not in listed]
-
-    async def _balance(self, account: str) -> Decimal:
-        assert self._context is not None
-        now = self._context.clock.now()
-        cached = self._balances.get(account)
-        if cached is None or now - cached[0] >= self.balance_cache:
-            cached = (now, await self._context.balance(account))
-            self._balances[account] = cached
-            self._since_read[account] = Decimal(0)
-        held = sum((amount for a, amount in self._in_flight.values() if a == account), Decimal(0))
-        return cached[1] - held - self._since_read.get(account, Decimal(0))
 
     async def _candidate(self, account: str, request: PlaceRequest) -> Candidate | str:
         """The account as a candidate, or why it is not one."""
@@ -105,7 +94,8 @@ class RoutingPlugin:
         quantity = request.quantity if request.quantity is not None else item.min_quantity
         cost = (item.price * quantity).quantize(CENT, rounding=ROUND_HALF_UP)
         try:
-            spendable = await self._balance(account)
+            assert self._balances is not None
+            spendable = await self._balances.spendable(account)
         except Exception:  # a provider that does not answer: this account is not known to pay
             return f"{account}: balance unknown"
         if spendable < cost:
@@ -142,16 +132,10 @@ class RoutingPlugin:
 
     @hookimpl
     def gateway_reserve(self, intent: OrderIntent) -> None:
-        if intent.estimate is not None:
-            self._in_flight[intent.order_id] = (intent.account, intent.estimate)
+        if intent.estimate is not None and self._balances is not None:
+            self._balances.hold(intent.order_id, intent.account, intent.estimate)
 
     @hookimpl
     def gateway_settle(self, settlement: Settlement) -> None:
-        if settlement.kind == "unknown":  # a lost answer keeps its money in flight
-            return
-        self._in_flight.pop(settlement.order_id, None)
-        if settlement.kind == "placed":  # charged: not yet in the balance read before it
-            account = settlement.account
-            self._since_read[account] = self._since_read.get(account, Decimal(0)) + (
-                settlement.charged
-            )
+        if self._balances is not None:
+            self._balances.settle(settlement)
