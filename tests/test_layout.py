@@ -39,6 +39,7 @@ HELPERS = {
     "gateway/hooks/policies.py",  # `rule(...)`: a tenant's mode for a plugin
     "gateway/tracing.py",  # `inject(...)`, `origin()`: trace context in and out, spans
     "gateway/ratelimit.py",  # `bounded(...)`: is this tenant's kind of request counted
+    "gateway/plugin_api.py",  # `SpendableBalances`: the limits plugin's balance reckoning
 }
 
 
