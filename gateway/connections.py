@@ -17,7 +17,7 @@ import math
 import secrets
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from aiohttp import web
@@ -158,7 +158,8 @@ class _Connection(asyncio.Protocol):
     # --- asyncio.Protocol ---------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports are not subclasses of asyncio.Transport: no isinstance check
+        transport = cast(asyncio.Transport, transport)
         self._transport = transport
         gate = self._gate
         if len(gate.admitted) >= gate.limits.max_connections:

@@ -299,11 +299,19 @@ class LimitsPlugin:
     # --- settle ----------------------------------------------------------------------
 
     @hookimpl
+    def gateway_settle_needs_transaction(self, settlement: Settlement) -> bool:
+        """Only a budgeted tenant's counts are written; the rest settle in memory."""
+        return self._counted(settlement)
+
+    def _counted(self, settlement: Settlement) -> bool:
+        budgeted = (settlement.tenant, settlement.currency) in self.budgets
+        return budgeted and settlement.kind != "unknown"
+
+    @hookimpl
     async def gateway_settle(self, settlement: Settlement, transaction: Transaction | None) -> None:
         if self._balances is not None:
             self._balances.settle(settlement)
-        budgeted = (settlement.tenant, settlement.currency) in self.budgets
-        if not budgeted or settlement.kind == "unknown":
+        if not self._counted(settlement):
             return
         assert self._context is not None
         if transaction is not None:  # the caller's transaction: commit with its change

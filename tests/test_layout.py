@@ -31,6 +31,9 @@ HELPERS = {
     "gateway/provider/transport.py",
     "gateway/provider/catalog.py",
     "gateway/orders/rows.py",  # a row into an OrderRecord
+    "gateway/orders/intents.py",  # `new_intent(...)`: the request's hash, reference, estimate
+    "gateway/outbox/writing.py",  # `new_message(...)`: a message's columns
+    "gateway/outbox/known.py",  # `known.get(...)`: the endpoints this process last saw
     "gateway/sealing.py",  # `seal(...)` / `open(...)`: codes encrypted at rest
     "gateway/outbox/subscriptions.py",  # `subscribers(...)`: who hears of the order
     "gateway/outbox/queue.py",  # `enqueue(...)`: one INSERT per message

@@ -256,3 +256,46 @@ async def test_a_settle_hook_awaiting_other_io_fails_alone_not_the_order(
     else:
         assert failures == []
         assert instance(gateway, "slow").settled == ["placed"]
+
+
+class SettlesThroughTheTransaction:
+    """Takes `transaction` and says nothing about it: always given one."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.given: dict[str, bool] = {}
+
+    @hookimpl
+    def gateway_settle(self, settlement: Any, transaction: Any) -> None:
+        self.given[settlement.kind] = transaction is not None
+
+
+class SettlesInMemory(SettlesThroughTheTransaction):
+    @hookimpl
+    def gateway_settle_needs_transaction(self, settlement: Any) -> bool:
+        return False
+
+
+class CannotSay(SettlesThroughTheTransaction):
+    @hookimpl
+    def gateway_settle_needs_transaction(self, settlement: Any) -> bool:
+        raise RuntimeError("a bug in the plugin")
+
+
+SETTLERS = {"through": SettlesThroughTheTransaction, "memory": SettlesInMemory, "fails": CannotSay}
+
+
+@pytest.mark.parametrize(
+    ("enabled", "alone"),
+    [(["memory"], True), (["memory", "through"], False), (["fails"], False)],
+)
+async def test_the_first_answer_skips_the_transaction_only_when_no_settler_needs_it(
+    make_gateway: GatewayFactory, enabled: list[str], alone: bool
+) -> None:
+    """On PostgreSQL, an order's first answer is written without a transaction when every
+    plugin that settles through one says it will not for this settlement; SQLite always
+    has one (gateway.orders.answers)."""
+    gateway = await make_gateway(plugins={"enabled": enabled}, plugin_factories=SETTLERS)
+    assert (await gateway.place(item_id=1001)).status == 201
+    without = alone and gateway.app[DATABASE].engine == "postgresql"
+    for name in enabled:
+        assert instance(gateway, name).given == {"placed": not without}, name

@@ -40,6 +40,7 @@ from gateway.plugin_api import (
     Reject,
     Selection,
     SettingsError,
+    Settlement,
 )
 from gateway.storage import Database, StorageUnavailable
 from gateway.tracing import NO_TRACER, plugin_span
@@ -310,6 +311,23 @@ class PluginHost:
             outcome = "reserved" if hook == "gateway_reserve" else "allowed"
             self._note(kwargs, tenant, name, hook, outcome, mode, started)
         return None
+
+    def settle_needs_transaction(self, tenant: str, settlement: Settlement) -> bool:
+        """Some `gateway_settle` that takes `transaction` is a plugin's that does not answer
+        False to `gateway_settle_needs_transaction` (no answer or a failure: it does)."""
+        asked = self._impls("gateway_settle_needs_transaction", tenant)
+        answers = {name: (function, args) for name, function, args, _ in asked}
+        for name, _, argnames, _ in self._impls("gateway_settle", tenant):
+            if "transaction" not in argnames:
+                continue
+            function, args = answers.get(name, (None, []))
+            try:
+                if function is None or function(*[settlement for _ in args]) is not False:
+                    return True
+            except Exception:
+                log.exception("plugin_question_failed", plugin=name)
+                return True
+        return False
 
     async def notify(self, hook: str, tenant: str | None, /, **kwargs: Any) -> None:
         """Run a notification hook; a failing plugin is logged and the rest still run.

@@ -8,8 +8,10 @@ Calling rules (the same for every hook):
   `gateway_reserve`, `gateway_wrap_provider_call`) fail closed: `Reject` stops the
   order with the plugin's code and message; any other exception stops it with
   a 500-free 503 `plugin_failed` naming the plugin.
-- Notification hooks (all others) never break an order: an exception is
+- Notification hooks (all others but one) never break an order: an exception is
   logged with the plugin's name and the next implementation runs.
+- The question hook (`gateway_settle_needs_transaction`) is answered at once; an
+  exception counts as the safe answer (yes).
 - A plugin enabled only for some tenants (`tenants = [...]` in its settings
   block), or whose policy for a tenant is `off`, is skipped for that tenant in
   every hook that concerns an order. In `shadow` mode it runs, and a refusal
@@ -70,6 +72,12 @@ def gateway_reserve(intent: OrderIntent) -> None:
 @hookspec
 def gateway_settle(settlement: Settlement, transaction: Transaction | None) -> None:
     """Settle a reservation: placed, released, unknown or final (notification)."""
+
+
+@hookspec
+def gateway_settle_needs_transaction(settlement: Settlement) -> bool | None:
+    """Whether this plugin's `gateway_settle` writes through the caller's transaction for
+    this settlement (question)."""
 
 
 @hookspec

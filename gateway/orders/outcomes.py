@@ -14,7 +14,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import structlog
 
@@ -22,6 +21,7 @@ from gateway.clock import Clock, stamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder
 from gateway.errors import Conflict, InvalidField, NotFound, ProviderIdConflict
 from gateway.hooks.host import PluginHost
+from gateway.orders.answers import answer_alone, settlement_of
 from gateway.orders.ledger import Ledger
 from gateway.orders.resolution import NOT_PLACED, Outcome, Verdict, next_resend
 from gateway.outbox.events import Outbox
@@ -83,13 +83,18 @@ class Outcomes:
                 return current, False, 0  # settled meanwhile: nothing to add
             return await self._settle_unknown(tx, current, outcome)
 
+        alone: tuple[OrderRecord, bool, int] | None = None
+        if placed is not None:  # the provider's first word, as one statement if it can be
+            alone = await answer_alone(self.ledger, self.outbox, self.plugins, order, placed)
         try:
-            after, turned, written = await self.ledger.db.transaction(apply)
+            if alone is None:
+                alone = await self.ledger.db.transaction(apply)
         except ProviderIdConflict as exc:  # nothing was written: the order goes to an operator
             log.error(
                 "provider_order_id_conflict", **exc.details, provider_id=exc.provider_order_id
             )
             return await self.give_up(order, "provider_order_id_conflict")
+        after, turned, written = alone
         await self.after_terminal(after, turned, written)
         if after.unresolved and outcome.verdict is Verdict.AMBIGUOUS:
             log.warning("order_needs_operator", order_id=after.id, reason=after.unresolved)
@@ -107,7 +112,7 @@ class Outcomes:
         await self.plugins.notify(
             "gateway_settle",
             stored.tenant,
-            settlement=self.settlement_of(stored, "placed", charged=placed.price),
+            settlement=settlement_of(stored, "placed", charged=placed.price),
             transaction=tx,
         )
         return stored, False, written
@@ -127,7 +132,7 @@ class Outcomes:
             await self.plugins.notify(
                 "gateway_settle",
                 after.tenant,
-                settlement=self.settlement_of(after, "released"),
+                settlement=settlement_of(after, "released"),
                 transaction=tx,
             )
             return after, True, await self.outbox.order_event(tx, after)
@@ -151,7 +156,7 @@ class Outcomes:
         await self.plugins.notify(
             "gateway_settle",
             after.tenant,
-            settlement=self.settlement_of(after, "unknown"),
+            settlement=settlement_of(after, "unknown"),
             transaction=tx,
         )
         return after, False, await self.outbox.order_event(tx, after)
@@ -263,16 +268,6 @@ class Outcomes:
             resolution=Resolution(
                 outcome=outcome, by=by, reason=reason, attempts=order.resend_attempts
             ),
-        )
-
-    def settlement_of(self, order: OrderRecord, kind: str, **values: Any) -> Settlement:
-        return Settlement(
-            kind=kind,
-            order_id=order.id,
-            tenant=order.tenant,
-            account=order.account,
-            currency=order.currency,
-            **values,
         )
 
     async def apply_read(self, before: OrderRecord, seen: ProviderOrder) -> OrderRecord:

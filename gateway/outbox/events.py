@@ -12,12 +12,15 @@ codes are in a message only when its endpoint belongs to the order's tenant.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from gateway.clock import Clock, isoformat_z
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder, money_text, quantity_text
+from gateway.outbox.known import KnownSubscribers
 from gateway.outbox.queue import Messages
 from gateway.outbox.subscriptions import TEST_EVENT, Subscription, subscribers
+from gateway.outbox.writing import INSERT_MESSAGE, new_message
 from gateway.sealing import Sealer
 from gateway.storage import Transaction
 from gateway.views import order_view
@@ -69,18 +72,32 @@ def foreign_order_view(account: str, currency: str | None, event: ProviderOrder)
 class Outbox:
     def __init__(self, clock: Clock, sealer: Sealer) -> None:
         self.clock = clock
+        self.sealer = sealer
         self.messages = Messages(clock, sealer)
+        self.known = KnownSubscribers()  # for gateway.orders.answers
 
     async def order_event(self, tx: Transaction, order: OrderRecord) -> int:
         """Enqueue the event for this order's current status; returns the messages written."""
+        found = await subscribers(tx, order.account, order.tenant)
+        messages = self.order_messages(order, found, self.clock.now())
+        for values in messages:
+            await tx.execute(INSERT_MESSAGE, *values)
+        return len(messages)
+
+    def order_messages(
+        self, order: OrderRecord, subscriptions: list[Subscription], now: datetime
+    ) -> list[tuple[Any, ...]]:
+        """The messages of the event for this order's current status, one per endpoint that
+        wants it (its types and filter), with the order's codes only for its own tenant."""
         event_type = EVENT_FOR_STATUS[order.status]
-        written = 0
-        for subscription in await subscribers(tx, order.account, order.tenant):
+        messages = []
+        for subscription in subscriptions:
             data = order_view(order, owner=subscription.tenant == order.tenant)
             if subscription.wants(event_type, data):
-                await self._write(tx, subscription, event_type, order.id, data, order.traceparent)
-                written += 1
-        return written
+                payload = envelope(event_type, data, now)
+                values = (subscription.id, subscription.tenant, event_type, order.id, payload)
+                messages.append(new_message(self.sealer, *values, now, order.traceparent))
+        return messages
 
     async def foreign_event(
         self, tx: Transaction, account: str, currency: str | None, event: ProviderOrder

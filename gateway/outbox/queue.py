@@ -17,7 +17,6 @@ and no replay sends an empty one. Delivered and cancelled messages go after
 
 from __future__ import annotations
 
-import itertools
 import time
 import uuid
 from collections.abc import Mapping
@@ -26,15 +25,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.clock import Clock, stamp
+from gateway.outbox.writing import INSERT_MESSAGE, new_message
 from gateway.sealing import Sealer, reseal_column
 from gateway.storage import Database, Row, Transaction
 from gateway.storage.sweep import pace
-from gateway.tracing import origin
 
 WINDOW = 1000  # due messages looked at per claim
 PURGE_BATCH = 500  # payloads emptied per statement: short transactions beside deliveries
-
-_counter = itertools.count()
 
 # Back to pending, as if never tried; `$2` is now (stamped).
 _REPLAY = (
@@ -130,19 +127,11 @@ class Messages:
         now: datetime,
         trace: str | None = None,
     ) -> str:
-        request_id, current = origin()  # of the work that caused it; the order's trace first
-        message_id = "msg_" + uuid.uuid4().hex
-        await tx.execute(
-            "INSERT INTO messages (id, subscription_id, tenant, event_type, order_id, ordering,"
-            " payload, state, next_attempt_at, created_at, request_id, traceparent)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10)",
-            *(message_id, subscription_id, tenant, event_type, order_id),
-            f"{stamp(now)}:{next(_counter):012d}",
-            self._keys().seal(payload),
-            stamp(now),
-            *(request_id, trace or current),
+        values = new_message(
+            self._keys(), subscription_id, tenant, event_type, order_id, payload, now, trace
         )
-        return message_id
+        await tx.execute(INSERT_MESSAGE, *values)
+        return str(values[0])
 
     async def cancel_for(self, tx: Transaction, subscription_id: str) -> None:
         """A deleted endpoint's undelivered messages go nowhere."""

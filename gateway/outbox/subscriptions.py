@@ -126,12 +126,19 @@ def subscription_from_row(row: Row) -> Subscription:
 # --- statements the outbox and the dispatcher run inside their own transactions ---------
 
 
+def hears(tenant: str = "$1", scope: str = "$2") -> str:
+    """The condition on endpoints that hear about an order of the tenant in parameter
+    `tenant` on the account whose scope ('account:NAME') is in parameter `scope`."""
+    return (
+        f"state IN ('active', 'disabled') AND ((scope = 'own' AND tenant = {tenant})"
+        f" OR scope = {scope})"
+    )
+
+
 async def subscribers(tx: Transaction, account: str, tenant: str | None) -> list[Subscription]:
     """Who hears about an order on `account` placed by `tenant` (None: not placed by us)."""
     rows = await tx.fetch(
-        "SELECT * FROM subscriptions WHERE state IN ('active', 'disabled')"
-        " AND ((scope = 'own' AND tenant = $1) OR scope = $2)"
-        " ORDER BY created_at, id",
+        f"SELECT * FROM subscriptions WHERE {hears()} ORDER BY created_at, id",
         tenant or "",
         f"account:{account}",
     )

@@ -314,6 +314,13 @@ class SqliteDatabase:
         ):
             return await self._call(run, bounded)
 
+    async def atomic(self, sql: str, args: Callable[[], Sequence[Any]]) -> Row | None:
+        with span(
+            self.tracer, "storage transaction", kind=SpanKind.CLIENT, attributes=_SPAN_ATTRIBUTES
+        ):
+            values = args()
+        return await self.transaction(lambda tx: tx.fetchrow(sql, *values))
+
     async def ping(self) -> None:
         await self.fetchrow("SELECT 1 AS ok")
 
