@@ -3,6 +3,13 @@
     python bench/profile.py sqlite                      # orders/s and CPU ms/order at c64
     python bench/profile.py postgresql --py-spy out.txt # the same, with a py-spy raw profile
     python bench/profile.py sqlite --reads /v1/orders   # CPU ms per read of a list page
+    python bench/profile.py postgresql --wrk            # the load from wrk; where the CPU goes
+
+With --wrk, `wrk` (a C load generator) drives the orders for `--seconds`, and the
+CPU of every process on the order's path is printed per order: the gateway's own
+(user and system time apart), the sandbox's, PostgreSQL's server processes' and
+wrk's. On a machine where all of them share the cores, their sum per order is
+what bounds the throughput: cores / sum.
 
 It starts the sandbox and `gateway serve` as bench/run.py does (plugins on
 unless --plugins-off), warms up, then places `--orders` orders at
@@ -15,7 +22,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,11 +62,83 @@ async def read_loop(
     }
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def times(pids: list[int]) -> tuple[float, float]:
+    """User and system CPU seconds of these processes (those that have ended count 0)."""
+    user = system = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        user, system = user + int(fields[11]) / TICK, system + int(fields[12]) / TICK
+    return user, system
+
+
+def postgres_pids() -> list[int]:
+    """PostgreSQL's server processes (its backends do the statements' work)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def wrk_split(args: argparse.Namespace, url: str, gateway: run.Proc, sandbox: run.Proc) -> None:
+    """`wrk` places orders for `--seconds`; the CPU per order of each process on the path."""
+    binary = shutil.which("wrk")
+    if binary is None:
+        raise SystemExit("wrk is not installed: it is Debian's package `wrk` (apt-get install wrk)")
+    script = Path(args.workdir) / "place.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = '{json.dumps({'item_id': 1001})}'\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {run.TOKEN}"\n'
+    )
+    parts = {"gateway": [gateway.popen.pid], "sandbox": [sandbox.popen.pid]}
+    parts["postgresql"] = postgres_pids() if args.engine == "postgresql" else []
+    before = {name: times(pids) for name, pids in parts.items()}
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk's CPU: the only child reaped
+    load = subprocess.Popen(
+        [binary, "-t2", f"-c{args.concurrency}", f"-d{args.seconds}s", "--latency",
+         "-s", str(script), url],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    output, _ = load.communicate()
+    after = {name: times(pids) for name, pids in parts.items()}
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before["wrk"] = (reaped.ru_utime, reaped.ru_stime)
+    after["wrk"] = (ended.ru_utime, ended.ru_stime)
+    done = int(next(line for line in output.splitlines() if "requests in" in line).split()[0])
+    bad = [line.strip() for line in output.splitlines() if "Non-2xx" in line or "errors" in line]
+    print(output)
+    print(f"{args.engine}, plugins {'off' if args.plugins_off else 'on'}, wrk c{args.concurrency}:"
+          f" {done / args.seconds:.0f} orders/s{'; ' + '; '.join(bad) if bad else ''}")  # fmt: skip
+    total = 0.0
+    for name in before:
+        user = (after[name][0] - before[name][0]) / done * 1000
+        system = (after[name][1] - before[name][1]) / done * 1000
+        total += user + system
+        print(f"  {name:<11} {user + system:6.3f} ms of CPU per order"
+              f" (user {user:.3f}, system {system:.3f})")  # fmt: skip
+    cores = os.cpu_count() or 1
+    print(f"  {'sum':<11} {total:6.3f} ms: these {cores} cores place at most"
+          f" {cores / total * 1000:.0f} orders/s")  # fmt: skip
+
+
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="gateway-profile-") as tmp:
         sandbox = run.start_sandbox()
         storage, cleanup = await run.storage_url(args.engine, Path(tmp))
         gateway = run.start_gateway(Path(tmp), sandbox.url, storage, not args.plugins_off)
+        args.workdir = tmp
         spy = None
         try:
             headers = {"Authorization": f"Bearer {run.TOKEN}", "Content-Type": "application/json"}
@@ -72,6 +154,11 @@ async def main(args: argparse.Namespace) -> None:
                         "--nonblocking",
                     )  # fmt: skip
                     await asyncio.sleep(0.5)
+                if args.wrk:
+                    wrk_split(args, url, gateway, sandbox)
+                    if spy is not None:
+                        await spy.wait()
+                    return
                 before = gateway.cpu_seconds()
                 if args.reads:  # one client reading, as the growth run's poller does
                     result = await read_loop(http, gateway.url + args.reads, headers, args.orders)
@@ -104,6 +191,9 @@ if __name__ == "__main__":
     parser.add_argument("--reads", metavar="PATH", help="read PATH one at a time instead")
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--seconds", type=int, default=8, help="how long py-spy records")
+    parser.add_argument(
+        "--seconds", type=int, default=8, help="how long py-spy records, or wrk loads"
+    )
     parser.add_argument("--py-spy", type=Path, help="write a raw py-spy profile here")
+    parser.add_argument("--wrk", action="store_true", help="load from wrk for --seconds")
     asyncio.run(main(parser.parse_args()))
