@@ -3,6 +3,7 @@
     python bench/run.py                      # full run (a few minutes on 2 cores)
     python bench/run.py --smoke              # tiny numbers: proves the script works (CI)
     python bench/run.py --json bench/results.json --engines sqlite postgresql
+    python bench/run.py --plots docs/figures  # also draws the figures as PNG (bench/plots.py)
     python bench/run.py --wrk-concurrency 1 8 32 64 128 --wrk-seconds 5
 
 It starts the sandbox provider (no added latency), a bare aiohttp pass-through
@@ -630,6 +631,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--wrk-seconds", type=int, default=5, help="one wrk run's length")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--plots", type=Path, help="draw the figures as PNG files here")
     parser.add_argument(
         "--parts", nargs="+", default=["place", "transports", "webhooks"],
         choices=["place", "transports", "webhooks"],
@@ -644,3 +646,7 @@ if __name__ == "__main__":
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
         print(f"\nwritten to {args.json}")
+    if args.plots:
+        from plots import draw
+
+        print("\nfigures:", *(str(f) for f in draw(results, args.plots)), sep="\n  ")

@@ -9,13 +9,15 @@ from pathlib import Path
 
 from tests.processes import ROOT
 
+PNG = b"\x89PNG\r\n\x1a\n"
 TARGETS = {"direct", "passthrough", "gateway"}
 
 
 def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
-    """Both load generators, the Python client and wrk, reach every target without an error."""
-    out = tmp_path / "bench.json"
-    argv = [str(ROOT / "bench" / "run.py"), "--smoke", "--json", str(out)]
+    """Both load generators, the Python client and wrk, reach every target without an error;
+    the figures are drawn as PNG files under their stable names."""
+    out, plots = tmp_path / "bench.json", tmp_path / "plots"
+    argv = [str(ROOT / "bench" / "run.py"), "--smoke", "--json", str(out), "--plots", str(plots)]
     done = subprocess.run(
         [sys.executable, *argv],
         cwd=ROOT,
@@ -50,6 +52,15 @@ def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         assert hooks["end_to_end"]["webhooks"] > 0
     assert "Place order" in done.stdout and "Webhooks on sqlite" in done.stdout
     assert "Place order driven by wrk" in done.stdout
+    figures = {"deliveries.png"} | {
+        f"place-{kind}-{engine}-plugins-{state}.png"
+        for kind in ("throughput", "latency")
+        for engine in ("sqlite", "postgresql")
+        for state in ("on", "off")
+    }
+    assert {p.name for p in plots.iterdir()} == figures
+    for name in figures:
+        assert (plots / name).read_bytes().startswith(PNG), name
 
 
 def test_the_growth_benchmark_runs_end_to_end(tmp_path: Path) -> None:
