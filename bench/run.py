@@ -3,6 +3,8 @@
     python bench/run.py                      # full run (a few minutes on 2 cores)
     python bench/run.py --smoke              # tiny numbers: proves the script works (CI)
     python bench/run.py --json bench/results.json --engines sqlite postgresql
+    python bench/run.py --plots docs/figures  # also draws the figures as PNG (bench/plots.py)
+    python bench/run.py --wrk-concurrency 1 8 32 64 128 --wrk-seconds 5
 
 It starts the sandbox provider (no added latency), a bare aiohttp pass-through
 proxy, and the gateway (`gateway serve`, once per storage engine and plugin
@@ -10,8 +12,11 @@ setting) as their own processes, and drives them from this process:
 
 1. place order through the gateway, directly against the sandbox and through
    the pass-through proxy, interleaved, at concurrency 16 and 128: orders/s,
-   p50/p99, the gateway's CPU time per order and peak RSS; then the latency
-   the gateway adds over direct at half of its saturation throughput;
+   p50/p99, the gateway's CPU time per order and peak RSS; then the same from
+   wrk at each of --wrk-concurrency (bench/loadgen.py: a C load generator takes
+   little of the two cores from the servers it measures, where this Python
+   client takes about as much as they do); then the latency the gateway adds
+   over direct at half of its saturation throughput;
 2. the generated client's httpx transports (bench/transports.py);
 3. provider webhooks ingested per second (acknowledgement p50/p99);
    deliveries per second from the outbox to 1, 10 and 100 subscriber
@@ -45,6 +50,8 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+import loadgen  # noqa: E402
 
 from gateway.sandbox import demo_accounts  # noqa: E402
 from gateway.testing import serve_config  # noqa: E402
@@ -248,6 +255,13 @@ async def place_orders(args: argparse.Namespace, workdir: Path) -> dict[str, Any
                             runs[f"c{c}"]["gateway"]["cpu_ms_per_order"] = (
                                 statistics.median(cpu) * 1000
                             )
+                        runs["wrk"] = await asyncio.to_thread(
+                            loadgen.rounds,
+                            {name: (url, headers, proc.cpu_seconds if proc else None)
+                             for name, (url, headers, proc) in targets.items()},
+                            body, args.wrk_concurrency, args.rounds, args.wrk_seconds, workdir,
+                        )  # fmt: skip
+                        runs["wrk_gateway_over_passthrough"] = loadgen.ratios(runs["wrk"])
                         saturation = runs["c128"]["gateway"]["orders_per_s"]
                         half = max(10.0, saturation / 2)
                         runs["half_saturation"] = {
@@ -521,7 +535,7 @@ async def order_ids_by_provider(
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = ["", "Place order (orders/s, p50/p99 ms)"]
+    lines = ["", "Place order, Python client (orders/s, p50/p99 ms)"]
     lines.append(f"{'setting':<28}{'target':<13}{'c16 o/s':>9}{'p50':>8}{'p99':>8}"
                  f"{'c128 o/s':>10}{'p50':>8}{'p99':>8}{'cpu ms/o':>10}")  # fmt: skip
     for key, runs in results.get("place_order", {}).items():
@@ -542,6 +556,7 @@ def table(results: dict[str, Any]) -> str:
             f"{runs['half_saturation']['gateway']['rate']:.0f}/s: p50 {added['p50']:.2f} ms, "
             f"p99 {added['p99']:.2f} ms; peak RSS {runs['gateway_peak_rss_mb']:.0f} MB"
         )
+    lines += loadgen.table(results.get("place_order", {}))
     if results.get("transports"):
         lines += ["", "Generated client transports (GET balance, req/s, p50/p99 ms)"]
         for name, r in results["transports"].items():
@@ -575,6 +590,8 @@ def table(results: dict[str, Any]) -> str:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "args": vars(args).copy()}
     results["args"]["json"] = str(args.json) if args.json else None
+    if "place" in args.parts:
+        loadgen.require()
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
         workdir = Path(tmp)
         if "place" in args.parts:
@@ -605,7 +622,16 @@ if __name__ == "__main__":
     parser.add_argument("--webhooks", type=int, default=1000)
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--e2e", type=int, default=200)
+    parser.add_argument(
+        "--wrk-concurrency",
+        type=int,
+        nargs="+",
+        default=[1, 8, 32, 64, 128],
+        help="wrk's open connections, one run each per target and round",
+    )
+    parser.add_argument("--wrk-seconds", type=int, default=5, help="one wrk run's length")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--plots", type=Path, help="draw the figures as PNG files here")
     parser.add_argument(
         "--parts", nargs="+", default=["place", "transports", "webhooks"],
         choices=["place", "transports", "webhooks"],
@@ -614,8 +640,13 @@ if __name__ == "__main__":
     if args.smoke:
         args.orders, args.rounds, args.warmup, args.seconds = 40, 1, 10, 0.5
         args.webhooks, args.deliveries, args.e2e = 20, 100, 10
+        args.wrk_concurrency, args.wrk_seconds = [4, 32], 1
     results = asyncio.run(main(args))
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
         print(f"\nwritten to {args.json}")
+    if args.plots:
+        from plots import draw
+
+        print("\nfigures:", *(str(f) for f in draw(results, args.plots)), sep="\n  ")

@@ -18,8 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -32,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
+import loadgen  # noqa: E402
 
 from gateway.testing import serve_config  # noqa: E402
 from tests.conftest import PG_URL  # noqa: E402
@@ -39,12 +38,6 @@ from tests.processes import GATEWAY, url_in  # noqa: E402
 
 TOKEN = "gwt_bench_workers_token_000000000000000000"
 TICK = os.sysconf("SC_CLK_TCK")
-LUA = """
-wrk.method = "POST"
-wrk.body = '{"item_id": 1001}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer %s"
-"""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -74,15 +67,8 @@ def machine() -> tuple[int, int]:
 
 
 def wrk(url: str, seconds: float, script: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        ["wrk", "-t2", "-c32", f"-d{int(seconds)}s", "-s", str(script), f"{url}/v1/orders"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
-    return {"orders_per_s": rate, "non_2xx": int(bad.group(1)) if bad else 0}
+    done = loadgen.run(f"{url}/v1/orders", script, 32, int(seconds))
+    return {"orders_per_s": done["requests_per_s"], "non_2xx": done["errors"].get("non_2xx", 0)}
 
 
 def one_round(config: Path, env: dict[str, str], workers: int, args: argparse.Namespace,
@@ -117,8 +103,7 @@ async def drop(schema: str) -> None:
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk")
+    loadgen.require()
     schema = "bench_" + uuid.uuid4().hex[:12]
     sandbox = subprocess.Popen(
         [*GATEWAY, "--log-level", "warning", "sandbox", "--port", "0", "--seed", "0",
@@ -141,7 +126,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             config = Path(folder) / "gateway.toml"
             config.write_text(text)
             script = Path(folder) / "post.lua"
-            script.write_text(LUA % TOKEN)
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+            script.write_text(loadgen.lua_script("POST", b'{"item_id": 1001}', headers))
             for n in range(args.rounds):
                 for workers in args.workers:
                     result = one_round(config, env, workers, args, script)

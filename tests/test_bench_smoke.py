@@ -9,11 +9,17 @@ from pathlib import Path
 
 from tests.processes import ROOT
 
+PNG = b"\x89PNG\r\n\x1a\n"
+TARGETS = {"direct", "passthrough", "gateway"}
+
 
 def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
+    """Both load generators, the Python client and wrk, reach every target without an error;
+    the figures are drawn as PNG files under their stable names."""
+    out, plots = tmp_path / "bench.json", tmp_path / "plots"
+    argv = [str(ROOT / "bench" / "run.py"), "--smoke", "--json", str(out), "--plots", str(plots)]
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--json", str(out)],
+        [sys.executable, *argv],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -32,11 +38,29 @@ def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
                 assert runs[concurrency][target]["orders_per_s"] > 0
                 assert runs[concurrency][target]["errors"] == {}
         assert runs["gateway_peak_rss_mb"] > 0
+        assert len(runs["wrk"]) == 2  # the smoke run's two concurrencies
+        for concurrency, by_target in runs["wrk"].items():
+            assert set(by_target) == TARGETS
+            for target, run in by_target.items():
+                assert run["orders_per_s"] > 0, (concurrency, target, run)
+                assert run["errors"] == {}, (concurrency, target, run)
+            assert by_target["gateway"]["cpu_ms_per_order"] > 0
+        assert set(runs["wrk_gateway_over_passthrough"]) == set(runs["wrk"])
     for hooks in results["webhooks"].values():
         assert hooks["ingest"]["webhooks_per_s"] > 0
         assert set(hooks["deliveries"]) == {"1", "10", "100"}
         assert hooks["end_to_end"]["webhooks"] > 0
     assert "Place order" in done.stdout and "Webhooks on sqlite" in done.stdout
+    assert "Place order driven by wrk" in done.stdout
+    figures = {"deliveries.png"} | {
+        f"place-{kind}-{engine}-plugins-{state}.png"
+        for kind in ("throughput", "latency")
+        for engine in ("sqlite", "postgresql")
+        for state in ("on", "off")
+    }
+    assert {p.name for p in plots.iterdir()} == figures
+    for name in figures:
+        assert (plots / name).read_bytes().startswith(PNG), name
 
 
 def test_the_growth_benchmark_runs_end_to_end(tmp_path: Path) -> None:
