@@ -1,6 +1,9 @@
 """A bare aiohttp pass-through proxy: no auth, no storage, no hooks. The benchmark's yardstick.
 
-python bench/passthrough.py --upstream http://127.0.0.1:8081 --port 0
+python bench/passthrough.py --upstream http://127.0.0.1:8081 --port 0 [--loop asyncio]
+
+It runs on the event loop the gateway is compared on (`--loop`, uvloop by default as
+the gateway's `[server] event_loop`), so that the loop is never the difference.
 """
 
 from __future__ import annotations
@@ -53,8 +56,17 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--loop", choices=["uvloop", "asyncio"], default="uvloop", help="as the gateway's"
+    )
     args = parser.parse_args()
+    factory = None
+    if args.loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
     try:
-        asyncio.run(main(args.upstream.rstrip("/"), args.port))
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(main(args.upstream.rstrip("/"), args.port))
     except KeyboardInterrupt:
         sys.exit(0)

@@ -196,4 +196,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--py-spy", type=Path, help="write a raw py-spy profile here")
     parser.add_argument("--wrk", action="store_true", help="load from wrk for --seconds")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default=run.LOOP)
+    arguments = parser.parse_args()
+    run.LOOP = arguments.loop
+    asyncio.run(main(arguments))

@@ -109,6 +109,7 @@ class Proc:
 
 
 PY = [sys.executable]
+LOOP = "uvloop"  # the gateway's [server] event_loop and the pass-through's (--loop)
 
 
 def start_sandbox() -> Proc:
@@ -126,6 +127,7 @@ def start_gateway(workdir: Path, sandbox: str, storage: str, plugins: bool) -> P
         TOKEN,
         role="admin",
         plugins=["validation", "limits", "audit"] if plugins else [],
+        server={"event_loop": LOOP},
         webhooks={
             "poll_interval_seconds": 0.05,
             "reconcile_after_seconds": 86400,
@@ -140,7 +142,9 @@ def start_gateway(workdir: Path, sandbox: str, storage: str, plugins: bool) -> P
 
 
 def start_passthrough(sandbox: str) -> Proc:
-    return Proc([*PY, str(ROOT / "bench" / "passthrough.py"), "--upstream", sandbox])
+    return Proc(
+        [*PY, str(ROOT / "bench" / "passthrough.py"), "--upstream", sandbox, "--loop", LOOP]
+    )
 
 
 # --- load ----------------------------------------------------------------------------------
@@ -631,12 +635,17 @@ if __name__ == "__main__":
     )
     parser.add_argument("--wrk-seconds", type=int, default=5, help="one wrk run's length")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--loop", choices=["uvloop", "asyncio"], default=LOOP,
+        help="the event loop of the gateway and of the pass-through alike",
+    )  # fmt: skip
     parser.add_argument("--plots", type=Path, help="draw the figures as PNG files here")
     parser.add_argument(
         "--parts", nargs="+", default=["place", "transports", "webhooks"],
         choices=["place", "transports", "webhooks"],
     )  # fmt: skip
     args = parser.parse_args()
+    LOOP = args.loop
     if args.smoke:
         args.orders, args.rounds, args.warmup, args.seconds = 40, 1, 10, 0.5
         args.webhooks, args.deliveries, args.e2e = 20, 100, 10

@@ -49,9 +49,13 @@ def isoformat_z(when: datetime) -> str:
 
 
 def stamp(when: datetime) -> str:
-    """The storage form of a time: fixed-width UTC, so that text order is time order."""
-    utc = when.astimezone(UTC)
-    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")  # %Y does not pad year 1
+    """The storage form of a time: fixed-width UTC, so that text order is time order.
+    Formatted field by field: strftime cost a few per cent of an order's CPU."""
+    u = when if when.tzinfo is UTC else when.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+        f".{u.microsecond:06d}Z"
+    )
 
 
 def unstamp(text: str) -> datetime:

@@ -9,10 +9,11 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gateway.clock import Clock, ManualClock, SystemClock, isoformat_z, unstamp
 from gateway.config import Config
@@ -42,10 +43,23 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"Gateway on http://{config.server.host}:{port} (API at /v1, /openapi.json)")
         sys.stdout.flush()
 
-    asyncio.run(
-        serve(app, config.server.host, port, announce, config.server, reuse_port=args.reuse_port)
+    on_loop(
+        config.server.event_loop,
+        serve(app, config.server.host, port, announce, config.server, reuse_port=args.reuse_port),
     )
     return 0
+
+
+def on_loop(loop: str, main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` on "uvloop" or "asyncio" (`[server] event_loop`). uvloop's transports
+    write and read in C: docs/performance.md measures what that saves per order."""
+    factory = None
+    if loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main)
 
 
 def _serve_workers(args: argparse.Namespace, config: Config, port: int) -> int:

@@ -35,6 +35,9 @@ class ServerConfig:
     # where browsers reach this gateway, when a proxy in front of it ends HTTPS: the
     # console checks forms' Origin against it and marks its cookie Secure
     public_url: str | None = None
+    # the event loop `gateway serve` runs on: "uvloop" (libuv, the default; measured in
+    # docs/performance.md) or "asyncio" (the standard library's)
+    event_loop: str = "uvloop"
 
 
 def server_config(raw: dict[str, Any]) -> ServerConfig:
@@ -85,4 +88,12 @@ def server_config(raw: dict[str, Any]) -> ServerConfig:
         connections,
         **rates,
         public_url=public,
+        event_loop=_event_loop(raw),
     )
+
+
+def _event_loop(raw: dict[str, Any]) -> str:
+    loop = _str(raw, "server", "event_loop", ServerConfig.event_loop)
+    if loop not in ("uvloop", "asyncio"):
+        raise ConfigError("server.event_loop", "'uvloop' or 'asyncio'")
+    return loop

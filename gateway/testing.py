@@ -142,7 +142,7 @@ def serve_config(
     role: str = "tenant",
     plugins: list[str] | None = None,
     webhooks: dict[str, float] | None = None,
-    server: dict[str, float] | None = None,
+    server: dict[str, float | str] | None = None,
     extra: str = "",
     timeout_seconds: float = 10.0,
 ) -> tuple[str, dict[str, str]]:
@@ -153,7 +153,7 @@ def serve_config(
     # the benchmark subscribes a hundred endpoints at once
     hooks_set = {"subscription_changes_per_minute": 100000, **(webhooks or {})}
     hooks = "".join(f"{key} = {value}\n" for key, value in hooks_set.items())
-    bounds = "".join(f"{key} = {value}\n" for key, value in (server or {}).items())
+    bounds = "".join(f"{key} = {json.dumps(value)}\n" for key, value in (server or {}).items())
     enabled = "" if plugins is None else f"[plugins]\nenabled = {json.dumps(plugins)}\n"
     text = (
         f'[server]\nport = 0\n{bounds}[storage]\nurl = "{storage_url}"\n[webhooks]\n{hooks}'
