@@ -24,6 +24,7 @@ from gateway.orders.pages import OrderScope as OrderScope
 from gateway.orders.rows import advanced, record_of, sealed_codes, to_micros
 from gateway.sealing import Sealer
 from gateway.storage import Database, Transaction
+from gateway.storage.batch import Batch
 from gateway.tracing import traceparent
 
 _INSERT_ORDER = """
@@ -36,20 +37,36 @@ ON CONFLICT DO NOTHING
 RETURNING id
 """
 
+_ORDER_TYPES = ["text"] * 6 + ["bigint"] + ["text"] * 11  # item_id, the 7th, is a number
+_INSERT_ORDERS = (
+    _INSERT_ORDER.split("VALUES", 1)[0]
+    + "SELECT * FROM unnest("
+    + ", ".join(f"${n}::{t}[]" for n, t in enumerate(_ORDER_TYPES, 1))
+    + ")\nON CONFLICT DO NOTHING\nRETURNING id"
+)
+_MARK_SENDING = (
+    "UPDATE orders SET resend_at = m.lease"
+    " FROM unnest($1::text[], $2::text[], $3::text[]) AS m(id, owner, lease)"
+    " WHERE orders.id = m.id AND orders.owner = m.owner AND orders.status = 'unknown'"
+    " AND orders.resend_at IS NULL RETURNING orders.id"
+)
+
 
 class Ledger(IdempotencyKeys, OrderPages):
     def __init__(self, db: Database, clock: Clock, sealer: Sealer) -> None:
         self.db = db
         self.clock = clock
         self.sealer = sealer
+        # PostgreSQL: concurrent orders' intents and marks, one statement each batch
+        self._intents: Batch[tuple[Any, ...], bool] = Batch(self._insert_intents)
+        self._marks: Batch[tuple[str, str, str], bool] = Batch(self._mark_sending)
 
     # --- orders -----------------------------------------------------------------------
 
     async def record_intent(self, order: OrderRecord) -> OrderRecord | None:
         """Write the intent. None on success; the existing order when the tenant's
         merchant_order_id is already taken."""
-        row = await self.db.fetchrow(
-            _INSERT_ORDER,
+        values = (
             order.id,
             order.reference,
             order.tenant,
@@ -69,7 +86,11 @@ class Ledger(IdempotencyKeys, OrderPages):
             order.owner,
             order.traceparent or traceparent(),  # the place-order's span, current here
         )
-        if row is not None:
+        if self.db.engine == "postgresql":
+            inserted = await self._intents.submit(values)
+        else:
+            inserted = await self.db.fetchrow(_INSERT_ORDER, *values) is not None
+        if inserted:
             return None
         existing = await self.db.fetchrow(
             "SELECT * FROM orders WHERE tenant = $1 AND merchant_order_id = $2",
@@ -181,6 +202,8 @@ class Ledger(IdempotencyKeys, OrderPages):
         whoever takes it over re-sends it (after `lease`, by which this request has ended).
         An intent without this mark was never sent. False when another process has already
         taken the intent over (it thought this one dead): then it must not be sent."""
+        if self.db.engine == "postgresql":
+            return await self._marks.submit((order_id, owner, stamp(lease)))
         marked = await self.db.execute(
             "UPDATE orders SET resend_at = $3 WHERE id = $1 AND owner = $2"
             " AND status = 'unknown' AND resend_at IS NULL",
@@ -189,6 +212,21 @@ class Ledger(IdempotencyKeys, OrderPages):
             stamp(lease),
         )
         return marked == 1
+
+    async def _insert_intents(self, intents: list[tuple[Any, ...]]) -> list[bool]:
+        """Several orders' intents in one statement (PostgreSQL): whether each was written
+        (not: its tenant's merchant_order_id is taken)."""
+        columns = [list(c) for c in zip(*intents, strict=True)]
+        rows = await self.db.fetch(_INSERT_ORDERS, *columns)
+        written = {r["id"] for r in rows}
+        return [intent[0] in written for intent in intents]
+
+    async def _mark_sending(self, marks: list[tuple[str, str, str]]) -> list[bool]:
+        """`mark_sending` for several orders in one statement (PostgreSQL)."""
+        columns = [list(c) for c in zip(*marks, strict=True)]
+        rows = await self.db.fetch(_MARK_SENDING, *columns)
+        marked = {r["id"] for r in rows}
+        return [order_id in marked for order_id, _, _ in marks]
 
     async def due_resends(self, now: datetime, limit: int) -> list[OrderRecord]:
         """`unknown` orders due to be sent again, and intents that never were (their request
