@@ -4,12 +4,13 @@ changed the endpoints (gateway.orders.answers)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from gateway.state import DATABASE
+from gateway.state import DATABASE, DESK
 from tests.conftest import Gateway, GatewayFactory
 from tests.test_webhooks_delivery import messages, subscribe
 
@@ -105,3 +106,45 @@ async def test_a_budgeted_tenant_settles_in_the_ledgers_transaction(
     placed = await gateway.place(item_id=1001)
     assert placed.status == 201
     assert transactions() >= 1  # the limits plugin writes the charge with the order
+
+
+async def test_answers_that_arrive_together_share_a_statement_on_postgresql(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = await subscribe(gateway, url=URL)
+    await gateway.place(item_id=1001)  # warm: the token, the catalog, who listens
+    db = gateway.app[DATABASE]
+    sizes: list[int] = []  # the orders each answers' statement wrote
+    original = db.fetch
+
+    async def counted(sql: str, *args: Any) -> Any:
+        if "WITH answer AS" in sql:
+            sizes.append(len(args[0]))
+        return await original(sql, *args)
+
+    monkeypatch.setattr(db, "fetch", counted)
+    placed = await asyncio.gather(*(gateway.place(item_id=1001) for _ in range(20)))
+    assert {p.status for p in placed} == {201}
+    for order in placed:  # each with its own message, whichever statement wrote it
+        assert await events_of(gateway, order.body["id"]) == [(made["id"], "order.accepted")]
+    if db.engine == "postgresql":
+        assert sum(sizes) == 20 and max(sizes) > 1
+    else:
+        assert sizes == []
+
+
+async def test_a_failed_answers_statement_leaves_each_order_to_its_transaction(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = await subscribe(gateway, url=URL)
+    await gateway.place(item_id=1001)
+    answers = gateway.app[DESK].outcomes.answers
+
+    async def broken(parts: list[Any]) -> list[Any]:
+        raise RuntimeError("two answers named the same provider order")
+
+    monkeypatch.setattr(answers._batch, "_write_all", broken)
+    placed = await asyncio.gather(*(gateway.place(item_id=1001) for _ in range(3)))
+    for order in placed:
+        assert order.status == 201 and order.body["status"] == "pending"
+        assert await events_of(gateway, order.body["id"]) == [(made["id"], "order.accepted")]

@@ -21,7 +21,7 @@ from gateway.clock import Clock, stamp
 from gateway.domain import OrderRecord, OrderStatus, ProviderOrder
 from gateway.errors import Conflict, InvalidField, NotFound, ProviderIdConflict
 from gateway.hooks.host import PluginHost
-from gateway.orders.answers import answer_alone, settlement_of
+from gateway.orders.answers import Answers, settlement_of
 from gateway.orders.ledger import Ledger
 from gateway.orders.resolution import NOT_PLACED, Outcome, Verdict, next_resend
 from gateway.outbox.events import Outbox
@@ -50,6 +50,7 @@ class Outcomes:
         self.outbox = outbox
         self.clock = clock
         self.on_enqueued = on_enqueued
+        self.answers = Answers(ledger, outbox, plugins)  # the first answers, batched
 
     def wake(self, written: int) -> None:
         """After a commit: tell the dispatcher, if that transaction wrote to the outbox (so
@@ -85,7 +86,7 @@ class Outcomes:
 
         alone: tuple[OrderRecord, bool, int] | None = None
         if placed is not None:  # the provider's first word, as one statement if it can be
-            alone = await answer_alone(self.ledger, self.outbox, self.plugins, order, placed)
+            alone = await self.answers.alone(order, placed)
         try:
             if alone is None:
                 alone = await self.ledger.db.transaction(apply)

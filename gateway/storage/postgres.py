@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -122,20 +123,13 @@ class PostgresDatabase:
         return await self._run(lambda tx: tx.execute(sql, *args), begin=False)
 
     async def transaction(self, work: Work[T], *, bounded: bool = True) -> T:
-        with span(
-            self.tracer, "storage transaction", kind=SpanKind.CLIENT, attributes=_SPAN_ATTRIBUTES
-        ):
+        with self.traced():
             return await self._run(work, begin=True, bounded=bounded)
 
-    async def atomic(self, sql: str, args: Callable[[], Sequence[Any]]) -> Row | None:
-        """One statement, which PostgreSQL applies whole in autocommit: no BEGIN and COMMIT
-        round trips, and the same span as a transaction. `args()` is called in that span, so
-        that what it marks with the current trace (a message's traceparent) names it."""
-        with span(
+    def traced(self) -> AbstractContextManager[object]:
+        return span(
             self.tracer, "storage transaction", kind=SpanKind.CLIENT, attributes=_SPAN_ATTRIBUTES
-        ):
-            values = args()
-            return await self._run(lambda tx: tx.fetchrow(sql, *values), begin=False)
+        )
 
     async def _run(self, work: Work[T], *, begin: bool, bounded: bool = True) -> T:
         timeout = self._timeout if bounded else None

@@ -19,6 +19,7 @@ import stat
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -309,17 +310,13 @@ class SqliteDatabase:
             return result
 
         # current while the work runs: the worker thread gets a copy of this context
-        with span(
-            self.tracer, "storage transaction", kind=SpanKind.CLIENT, attributes=_SPAN_ATTRIBUTES
-        ):
+        with self.traced():
             return await self._call(run, bounded)
 
-    async def atomic(self, sql: str, args: Callable[[], Sequence[Any]]) -> Row | None:
-        with span(
+    def traced(self) -> AbstractContextManager[object]:
+        return span(
             self.tracer, "storage transaction", kind=SpanKind.CLIENT, attributes=_SPAN_ATTRIBUTES
-        ):
-            values = args()
-        return await self.transaction(lambda tx: tx.fetchrow(sql, *values))
+        )
 
     async def ping(self) -> None:
         await self.fetchrow("SELECT 1 AS ok")
