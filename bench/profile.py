@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -90,8 +91,26 @@ def postgres_pids() -> list[int]:
     return found
 
 
-def wrk_split(args: argparse.Namespace, url: str, gateway: run.Proc, sandbox: run.Proc) -> None:
-    """`wrk` places orders for `--seconds`; the CPU per order of each process on the path."""
+async def commits() -> int:
+    """PostgreSQL's count of committed transactions in the test database (every statement in
+    autocommit is one; its backends report them within PGSTAT_IDLE_INTERVAL, 10 s)."""
+    conn = await asyncpg.connect(run.PG_URL)
+    try:
+        count: int = await conn.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return count
+    finally:
+        await conn.close()
+
+
+async def wrk_split(
+    args: argparse.Namespace, url: str, gateway: run.Proc, sandbox: run.Proc
+) -> None:
+    """`wrk` places orders for `--seconds`; the CPU per order of each process on the path,
+    and on PostgreSQL the transactions it committed per order."""
+    postgres = args.engine == "postgresql"
+    committed = await commits() if postgres else 0
     binary = shutil.which("wrk")
     if binary is None:
         raise SystemExit("wrk is not installed: it is Debian's package `wrk` (apt-get install wrk)")
@@ -106,12 +125,11 @@ def wrk_split(args: argparse.Namespace, url: str, gateway: run.Proc, sandbox: ru
     parts["postgresql"] = postgres_pids() if args.engine == "postgresql" else []
     before = {name: times(pids) for name, pids in parts.items()}
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk's CPU: the only child reaped
-    load = subprocess.Popen(
-        [binary, "-t2", f"-c{args.concurrency}", f"-d{args.seconds}s", "--latency",
-         "-s", str(script), url],
-        stdout=subprocess.PIPE, text=True,
+    load = await asyncio.create_subprocess_exec(
+        binary, "-t2", f"-c{args.concurrency}", f"-d{args.seconds}s", "--latency",
+        "-s", str(script), url, stdout=subprocess.PIPE,
     )  # fmt: skip
-    output, _ = load.communicate()
+    output = (await load.communicate())[0].decode()
     after = {name: times(pids) for name, pids in parts.items()}
     ended = resource.getrusage(resource.RUSAGE_CHILDREN)
     before["wrk"] = (reaped.ru_utime, reaped.ru_stime)
@@ -131,6 +149,10 @@ def wrk_split(args: argparse.Namespace, url: str, gateway: run.Proc, sandbox: ru
     cores = os.cpu_count() or 1
     print(f"  {'sum':<11} {total:6.3f} ms: these {cores} cores place at most"
           f" {cores / total * 1000:.0f} orders/s")  # fmt: skip
+    if postgres:
+        await asyncio.sleep(11)  # until the gateway's idle connections have reported
+        per_order = (await commits() - committed - 2) / done  # less this script's own two
+        print(f"  PostgreSQL committed {per_order:.2f} transactions per order")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -155,7 +177,7 @@ async def main(args: argparse.Namespace) -> None:
                     )  # fmt: skip
                     await asyncio.sleep(0.5)
                 if args.wrk:
-                    wrk_split(args, url, gateway, sandbox)
+                    await wrk_split(args, url, gateway, sandbox)
                     if spy is not None:
                         await spy.wait()
                     return
