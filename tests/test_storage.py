@@ -49,6 +49,15 @@ async def test_a_transaction_that_raises_writes_nothing(db: Database) -> None:
     assert await bodies(db) == []
 
 
+async def test_executemany_writes_every_row_or_none(db: Database) -> None:
+    """Without a transaction of its own (on PostgreSQL one round trip): still all or none."""
+    insert = "INSERT INTO notes (id, body) VALUES ($1, $2)"
+    await db.executemany(insert, [(1, "a"), (2, "b")])
+    with pytest.raises(Exception):  # noqa: B017 - each driver names the duplicate its own way
+        await db.executemany(insert, [(3, "c"), (1, "again"), (4, "d")])
+    assert await bodies(db) == ["a", "b"]
+
+
 async def test_concurrent_transactions_do_not_mix(db: Database) -> None:
     """Read-modify-write of one counter from many coroutines: no update is lost."""
     await db.execute("INSERT INTO notes (id, body) VALUES (1, '0')")

@@ -122,6 +122,10 @@ class PostgresDatabase:
     async def execute(self, sql: str, *args: Any) -> int:
         return await self._run(lambda tx: tx.execute(sql, *args), begin=False)
 
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """asyncpg's executemany is atomic by itself: no BEGIN and COMMIT round trips."""
+        await self._run(lambda tx: tx.executemany(sql, rows), begin=False)
+
     async def transaction(self, work: Work[T], *, bounded: bool = True) -> T:
         with self.traced():
             return await self._run(work, begin=True, bounded=bounded)

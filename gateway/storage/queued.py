@@ -1,33 +1,28 @@
 """Rows written off the request path: queued in memory, inserted by one task in batches.
 
-For records a request produces but need not wait for (the audit trail, the
-decision trace): the request only appends to a list; one writer task inserts
-whatever is queued in one statement (an idle gateway writes each row as it
-comes, a busy one many per round trip). A row is in its table a few
-milliseconds after it was queued; only a crash in that window loses it. The
-queue survives a database outage (retried every second, up to `limit` rows,
-the oldest dropped first and logged), and `stop()` writes what is queued.
-`flush()` waits for the rows queued before it, so a read after it sees them.
+For records a request produces but need not wait for (the audit trail, the decision
+trace): the request only appends to a list; one writer task inserts whatever is
+queued in one statement (an idle gateway writes each row as it comes, a busy one
+many per round trip, with no BEGIN and COMMIT around it). A row is in its table a
+few milliseconds after it was queued; only a crash in that window loses it. The
+queue survives a database outage (retried every second, up to `limit` rows, the
+oldest dropped first and logged), and `stop()` writes what is queued. `flush()`
+waits for the rows queued before it, so a read after it sees them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Sequence
 from typing import Any
 
 import structlog
 
-from gateway.storage.base import Database, StorageUnavailable, Transaction
+from gateway.storage.base import Database, StorageUnavailable
 
 log = structlog.get_logger()
 
 RETRY_SECONDS = 1.0
-
-
-async def _insert(sql: str, batch: list[Sequence[Any]], tx: Transaction) -> None:
-    await tx.executemany(sql, batch)
 
 
 class QueuedWriter:
@@ -75,7 +70,7 @@ class QueuedWriter:
             while self._queued:
                 batch, self._queued = self._queued, []
                 try:
-                    await self._db.transaction(functools.partial(_insert, self._insert, batch))
+                    await self._db.executemany(self._insert, batch)
                 except StorageUnavailable as exc:  # an outage: kept and retried, one line
                     log.warning(f"{self.name}_write_deferred", rows=len(batch), error=str(exc))
                     failed = True

@@ -313,6 +313,9 @@ class SqliteDatabase:
         with self.traced():
             return await self._call(run, bounded)
 
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.transaction(lambda tx: tx.executemany(sql, rows))
+
     def traced(self) -> AbstractContextManager[object]:
         return span(
             self.tracer, "storage transaction", kind=SpanKind.CLIENT, attributes=_SPAN_ATTRIBUTES
