@@ -16,6 +16,7 @@ by default: placing is what the gateway is for, and the spend limits bound its m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.util import find_spec
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,9 +36,10 @@ class ServerConfig:
     # where browsers reach this gateway, when a proxy in front of it ends HTTPS: the
     # console checks forms' Origin against it and marks its cookie Secure
     public_url: str | None = None
-    # the event loop `gateway serve` runs on: "uvloop" (libuv, the default; measured in
-    # docs/performance.md) or "asyncio" (the standard library's)
-    event_loop: str = "uvloop"
+    # the event loop `gateway serve` runs on: "uvloop" (libuv; the default where it is
+    # installed, as it is with the gateway but on Windows; docs/performance.md) or
+    # "asyncio" (the standard library's)
+    event_loop: str = "uvloop" if find_spec("uvloop") else "asyncio"
 
 
 def server_config(raw: dict[str, Any]) -> ServerConfig:
@@ -96,4 +98,6 @@ def _event_loop(raw: dict[str, Any]) -> str:
     loop = _str(raw, "server", "event_loop", ServerConfig.event_loop)
     if loop not in ("uvloop", "asyncio"):
         raise ConfigError("server.event_loop", "'uvloop' or 'asyncio'")
+    if loop == "uvloop" and not find_spec("uvloop"):
+        raise ConfigError("server.event_loop", "uvloop is not installed here: use 'asyncio'")
     return loop

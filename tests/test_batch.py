@@ -31,7 +31,7 @@ async def test_what_arrives_while_a_statement_is_in_flight_goes_in_the_next() ->
     from gateway.storage.batch import Batch
 
     write = Recorded()
-    batch: Batch[int, int] = Batch(write.write)
+    batch: Batch[int, int] = Batch(write.write, parallel=1)
     first = asyncio.create_task(batch.submit(1))
     for _ in range(3):  # the caller's task, then the writer's
         await asyncio.sleep(0)
@@ -44,18 +44,64 @@ async def test_what_arrives_while_a_statement_is_in_flight_goes_in_the_next() ->
     assert write.statements == [[1], [2, 3, 4]]
 
 
-async def test_a_failed_statement_fails_each_of_its_callers_and_not_the_next() -> None:
+async def test_a_statement_holds_at_most_its_limit() -> None:
+    from gateway.storage.batch import Batch
+
+    write = Recorded()
+    batch: Batch[int, int] = Batch(write.write, limit=2, parallel=1)
+    calls = [asyncio.create_task(batch.submit(n)) for n in (1, 2, 3, 4)]
+    for _ in range(3):  # the first in flight, the others queued behind it
+        await asyncio.sleep(0)
+    write.release.set()
+    assert await asyncio.gather(*calls) == [10, 20, 30, 40]
+    assert write.statements == [[1], [2, 3], [4]]
+
+
+async def test_items_go_at_once_while_a_writer_is_free_and_then_wait_together() -> None:
+    from gateway.storage.batch import Batch
+
+    write = Recorded()
+    batch: Batch[int, int] = Batch(write.write, parallel=2)
+    calls = []
+    for n in (1, 2, 3, 4):
+        calls.append(asyncio.create_task(batch.submit(n)))
+        for _ in range(3):
+            await asyncio.sleep(0)
+    write.release.set()
+    assert await asyncio.gather(*calls) == [10, 20, 30, 40]
+    assert write.statements == [[1], [2], [3, 4]]  # two in flight, then the rest together
+
+
+async def test_a_statement_that_fails_for_one_item_writes_the_others_alone() -> None:
     from gateway.storage.batch import Batch
 
     write = Recorded()
     write.fail = {2}
-    batch: Batch[int, int] = Batch(write.write, limit=2)
+    batch: Batch[int, int] = Batch(write.write, parallel=1)
+    first = asyncio.create_task(batch.submit(0))
+    for _ in range(3):  # its statement in flight while the next three queue
+        await asyncio.sleep(0)
     calls = [asyncio.create_task(batch.submit(n)) for n in (1, 2, 3)]
+    for _ in range(3):
+        await asyncio.sleep(0)
     write.release.set()
+    assert await first == 0
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
-    assert [type(o) for o in outcomes[:2]] == [RuntimeError, RuntimeError]
-    assert outcomes[2] == 30
-    assert write.statements == [[1, 2], [3]]  # at most `limit` a statement
+    assert outcomes[0] == 10 and outcomes[2] == 30
+    assert isinstance(outcomes[1], RuntimeError)  # the bad one's caller alone
+    assert write.statements == [[0], [1, 2, 3], [1], [2], [3]]
+
+
+async def test_an_unavailable_database_fails_the_whole_batch_at_once() -> None:
+    from gateway.storage import StorageUnavailable
+    from gateway.storage.batch import Batch
+
+    async def down(items: list[int]) -> list[int]:
+        raise StorageUnavailable("PostgreSQL: connection refused")
+
+    batch: Batch[int, int] = Batch(down)
+    outcomes = await asyncio.gather(*(batch.submit(n) for n in range(3)), return_exceptions=True)
+    assert all(isinstance(o, StorageUnavailable) for o in outcomes)
 
 
 async def test_a_caller_that_gives_up_leaves_the_others_their_answers() -> None:

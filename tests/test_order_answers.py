@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from gateway.state import DATABASE, DESK
+from gateway.sandbox import Faults
+from gateway.state import DATABASE, DESK, LEDGER, SESSIONS
 from tests.conftest import Gateway, GatewayFactory
+from tests.test_gateway_resolution import spent
 from tests.test_webhooks_delivery import messages, subscribe
 
 URL = "http://127.0.0.1:9/hook"  # never called: these tests read the outbox
@@ -106,6 +109,7 @@ async def test_a_budgeted_tenant_settles_in_the_ledgers_transaction(
     placed = await gateway.place(item_id=1001)
     assert placed.status == 201
     assert transactions() >= 1  # the limits plugin writes the charge with the order
+    assert await spent(gateway) == Decimal("19.80")  # both orders, 9.90 each
 
 
 async def test_answers_that_arrive_together_share_a_statement_on_postgresql(
@@ -148,3 +152,31 @@ async def test_a_failed_answers_statement_leaves_each_order_to_its_transaction(
     for order in placed:
         assert order.status == 201 and order.body["status"] == "pending"
         assert await events_of(gateway, order.body["id"]) == [(made["id"], "order.accepted")]
+
+
+async def test_an_order_answered_twice_at_once_is_written_once(
+    make_gateway: GatewayFactory,
+) -> None:
+    """Its request and the resender can conclude one order in the same statement's round
+    trip: one part writes it and its event, the other takes the transaction."""
+    gateway = await make_gateway(timeout_seconds=0.3)
+    made = await subscribe(gateway, url=URL)
+    await gateway.call("GET", "/v1/accounts/main/balance")  # token and catalog first
+    assert (await gateway.call("GET", "/v1/catalog/items")).status == 200
+    gateway.provider.sandbox.set_faults("main", Faults(hang_rate=1.0))
+    lost = await gateway.place(item_id=1001)
+    assert lost.status == 202  # placed at the provider; its answer lost
+    gateway.provider.sandbox.set_faults("main", Faults())
+    intent = await gateway.app[LEDGER].get(lost.body["id"])
+    assert intent is not None
+    seen = await gateway.app[SESSIONS]["main"].get_order(
+        next(iter(gateway.provider.sandbox.orders))
+    )
+    answers = gateway.app[DESK].outcomes.answers
+    postgresql = gateway.app[DATABASE].engine == "postgresql"
+    if postgresql:  # who listens, known first: the two answers then go out together
+        await answers.outbox.known.get(gateway.app[DATABASE], "main", "shop")
+    said = await asyncio.gather(answers.alone(intent, seen), answers.alone(intent, seen))
+    assert len([s for s in said if s is not None]) == (1 if postgresql else 0)
+    accepted = [e for e in await events_of(gateway, intent.id) if e[1] == "order.accepted"]
+    assert accepted == ([(made["id"], "order.accepted")] if postgresql else [])

@@ -8,6 +8,7 @@ tests/test_server_limits.py runs here a second time on a uvloop event loop.
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 import uvloop
@@ -44,6 +45,11 @@ def test_serve_takes_uvloop_unless_the_config_says_asyncio() -> None:
     async def main() -> None:
         ran_on.append(type(asyncio.get_running_loop()))
 
-    on_loop("uvloop", main())
-    on_loop("asyncio", main())
+    def both() -> None:  # in a thread of its own: a runner's close leaves no loop behind
+        on_loop("uvloop", main())
+        on_loop("asyncio", main())
+
+    thread = threading.Thread(target=both)
+    thread.start()
+    thread.join(10)
     assert ran_on[0] is uvloop.Loop and not issubclass(ran_on[1], uvloop.Loop)

@@ -315,17 +315,17 @@ class PluginHost:
     def settle_needs_transaction(self, tenant: str, settlement: Settlement) -> bool:
         """Some `gateway_settle` that takes `transaction` is a plugin's that does not answer
         False to `gateway_settle_needs_transaction` (no answer or a failure: it does)."""
+        kwargs = {"settlement": settlement}
         asked = self._impls("gateway_settle_needs_transaction", tenant)
         answers = {name: (function, args) for name, function, args, _ in asked}
         for name, _, argnames, _ in self._impls("gateway_settle", tenant):
-            if "transaction" not in argnames:
-                continue
             function, args = answers.get(name, (None, []))
             try:
-                if function is None or function(*[settlement for _ in args]) is not False:
-                    return True
+                said = function(*[kwargs[a] for a in args]) if function else None
             except Exception:
                 log.exception("plugin_question_failed", plugin=name)
+                said = None
+            if "transaction" in argnames and said is not False:
                 return True
         return False
 

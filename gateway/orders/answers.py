@@ -155,9 +155,18 @@ class Answers:
     async def _write_all(
         self, parts: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]
     ) -> list[Said]:
-        answers = [list(c) for c in zip(*(a for a, _ in parts), strict=True)]
-        messages = [m for _, ms in parts for m in ms]
+        # An order answered twice at once (its request and the resender) is written once:
+        # the first part; the others change nothing and take the transaction, which finds
+        # the order settled and writes no second event.
+        first: dict[str, tuple[tuple[Any, ...], list[tuple[Any, ...]]]] = {}
+        for answer, messages in parts:
+            first.setdefault(answer[0], (answer, messages))
+        answers = [list(c) for c in zip(*(a for a, _ in first.values()), strict=True)]
+        messages = [m for _, ms in first.values() for m in ms]
         columns = [[m[i] for m in messages] for i in range(len(MESSAGE_COLUMNS))]
         rows = await self.ledger.db.fetch(_WRITE, *answers, *columns)
         said = {r["id"]: (bool(r["changed"]), int(r["sent"]), r["print"]) for r in rows}
-        return [said[answer[0]] for answer, _ in parts]
+        return [
+            said[answer[0]] if first[answer[0]][0] is answer else (False, 0, answer[-1])
+            for answer, _ in parts
+        ]

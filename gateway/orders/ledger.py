@@ -216,14 +216,17 @@ class Ledger(IdempotencyKeys, OrderPages):
     async def _insert_intents(self, intents: list[tuple[Any, ...]]) -> list[bool]:
         """Several orders' intents in one statement (PostgreSQL): whether each was written
         (not: its tenant's merchant_order_id is taken)."""
-        columns = [list(c) for c in zip(*intents, strict=True)]
+        # rows in one order everywhere (tenant, merchant_order_id): two replicas' batches
+        # that share keys then wait for each other instead of deadlocking
+        ordered = sorted(intents, key=lambda i: (i[2], i[4] or "", i[0]))
+        columns = [list(c) for c in zip(*ordered, strict=True)]
         rows = await self.db.fetch(_INSERT_ORDERS, *columns)
         written = {r["id"] for r in rows}
         return [intent[0] in written for intent in intents]
 
     async def _mark_sending(self, marks: list[tuple[str, str, str]]) -> list[bool]:
         """`mark_sending` for several orders in one statement (PostgreSQL)."""
-        columns = [list(c) for c in zip(*marks, strict=True)]
+        columns = [list(c) for c in zip(*sorted(marks), strict=True)]  # rows in id order
         rows = await self.db.fetch(_MARK_SENDING, *columns)
         marked = {r["id"] for r in rows}
         return [order_id in marked for order_id, _, _ in marks]
