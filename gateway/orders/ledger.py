@@ -144,7 +144,7 @@ class Ledger(IdempotencyKeys, OrderPages):
             return current  # the first terminal word stands
         now = self.clock.now()
         await self._unclaimed(tx, current, seen)
-        await tx.execute(UPDATE_ORDER, *update_args(current, seen, now, self.sealer))
+        await tx.execute(_UPDATE_ORDER, *update_args(current, seen, now, self.sealer))
         return advanced(current, seen, now)
 
     async def _unclaimed(self, tx: Transaction, order: OrderRecord, seen: ProviderOrder) -> None:
@@ -169,7 +169,7 @@ class Ledger(IdempotencyKeys, OrderPages):
         # the provider id is checked in the statement itself (a round trip fewer per order);
         # only when nothing changed is it asked why: another order's id, or a webhook first
         changed = await tx.execute(
-            UPDATE_ORDER + " AND status = 'unknown'" + NOT_ANOTHERS,
+            _UPDATE_ORDER + " AND status = 'unknown'" + _NOT_ANOTHERS,
             *update_args(intent, seen, now, self.sealer),
         )
         if changed:
@@ -348,7 +348,7 @@ _UNRESOLVED = {
     "operator": "unresolved IS NOT NULL",
 }
 
-UPDATE_ORDER = """
+_UPDATE_ORDER = """
 UPDATE orders SET
     provider_order_id = $2, status = $3, item_name = $4, product_type = $5,
     price = $6, refund_amount = $7, delivered_quantity = $8, codes = $9,
@@ -356,7 +356,7 @@ UPDATE orders SET
     quantity = COALESCE(quantity, $14), owner = NULL, resend_at = NULL, unresolved = NULL
 WHERE id = $1"""
 
-NOT_ANOTHERS = (
+_NOT_ANOTHERS = (
     " AND NOT EXISTS (SELECT 1 FROM orders other"
     " WHERE other.provider_order_id = $2 AND other.id <> $1)"
 )

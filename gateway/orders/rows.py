@@ -16,7 +16,7 @@ from gateway.storage import Row
 
 
 def advanced(current: OrderRecord, seen: ProviderOrder, now: datetime) -> OrderRecord:
-    """The order as `UPDATE_ORDER` leaves it (and as it reads back from storage)."""
+    """The order as the ledger's UPDATE leaves it (and as it reads back from storage)."""
     return dataclasses.replace(
         current,
         provider_order_id=seen.provider_order_id,

@@ -120,10 +120,8 @@ class Outbox:
         first, to this endpoint alone (its types and filter apply)."""
         written = 0
         for order in orders:
-            event_type = EVENT_FOR_STATUS[order.status]
-            data = order_view(order, owner=subscription.tenant == order.tenant)
-            if subscription.wants(event_type, data):
-                await self._write(tx, subscription, event_type, order.id, data, order.traceparent)
+            for values in self.order_messages(order, [subscription], self.clock.now()):
+                await tx.execute(INSERT_MESSAGE, *values)
                 written += 1
         return written
 
