@@ -66,7 +66,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import PG_URL, PY, TICK, Proc, median_run, pct, start_sandbox, storage_url  # noqa: E402
+from loadgen import TICK  # noqa: E402
+from run import PG_URL, PY, Proc, median_run, pct, start_sandbox, storage_url  # noqa: E402
 
 from gateway.clock import stamp  # noqa: E402
 from gateway.sandbox import demo_accounts  # noqa: E402

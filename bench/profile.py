@@ -25,7 +25,6 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import loadgen
 import run
 
 
@@ -61,21 +61,6 @@ async def read_loop(
         "p99_ms": run.pct(latencies, 0.99),
         "errors": errors,
     }
-
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def times(pids: list[int]) -> tuple[float, float]:
-    """User and system CPU seconds of these processes (those that have ended count 0)."""
-    user = system = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        user, system = user + int(fields[11]) / TICK, system + int(fields[12]) / TICK
-    return user, system
 
 
 def postgres_pids() -> list[int]:
@@ -111,34 +96,23 @@ async def wrk_split(
     and on PostgreSQL the transactions it committed per order."""
     postgres = args.engine == "postgresql"
     committed = await commits() if postgres else 0
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise SystemExit("wrk is not installed: it is Debian's package `wrk` (apt-get install wrk)")
+    loadgen.require()
     script = Path(args.workdir) / "place.lua"
-    script.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = '{json.dumps({'item_id': 1001})}'\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {run.TOKEN}"\n'
-    )
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {run.TOKEN}"}
+    script.write_text(loadgen.lua_script("POST", json.dumps({"item_id": 1001}).encode(), headers))
     parts = {"gateway": [gateway.popen.pid], "sandbox": [sandbox.popen.pid]}
-    parts["postgresql"] = postgres_pids() if args.engine == "postgresql" else []
-    before = {name: times(pids) for name, pids in parts.items()}
+    parts["postgresql"] = postgres_pids() if postgres else []
+    before = {name: loadgen.cpu_times(pids) for name, pids in parts.items()}
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk's CPU: the only child reaped
-    load = await asyncio.create_subprocess_exec(
-        binary, "-t2", f"-c{args.concurrency}", f"-d{args.seconds}s", "--latency",
-        "-s", str(script), url, stdout=subprocess.PIPE,
-    )  # fmt: skip
-    output = (await load.communicate())[0].decode()
-    after = {name: times(pids) for name, pids in parts.items()}
+    result = await asyncio.to_thread(loadgen.run, url, script, args.concurrency, args.seconds)
+    after = {name: loadgen.cpu_times(pids) for name, pids in parts.items()}
     ended = resource.getrusage(resource.RUSAGE_CHILDREN)
     before["wrk"] = (reaped.ru_utime, reaped.ru_stime)
     after["wrk"] = (ended.ru_utime, ended.ru_stime)
-    done = int(next(line for line in output.splitlines() if "requests in" in line).split()[0])
-    bad = [line.strip() for line in output.splitlines() if "Non-2xx" in line or "errors" in line]
-    print(output)
+    done = result["requests"]
     print(f"{args.engine}, plugins {'off' if args.plugins_off else 'on'}, wrk c{args.concurrency}:"
-          f" {done / args.seconds:.0f} orders/s{'; ' + '; '.join(bad) if bad else ''}")  # fmt: skip
+          f" {result['orders_per_s']:.0f} orders/s, p50 {result['p50_ms']:.1f} ms,"
+          f" p99 {result['p99_ms']:.1f} ms, errors {result['errors']}")  # fmt: skip
     total = 0.0
     for name in before:
         user = (after[name][0] - before[name][0]) / done * 1000

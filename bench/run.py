@@ -59,7 +59,6 @@ from gateway.testing import serve_config  # noqa: E402
 PG_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 TOKEN = "gwt_benchmark_tenant_token_0000000000000000000"
 ACCOUNT = demo_accounts(0)[0]
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 # --- processes ----------------------------------------------------------------------------
@@ -88,8 +87,7 @@ class Proc:
         self.url = match.group(1)
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+        return sum(loadgen.cpu_times([self.popen.pid]))
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():

@@ -37,20 +37,12 @@ from tests.conftest import PG_URL  # noqa: E402
 from tests.processes import GATEWAY, url_in  # noqa: E402
 
 TOKEN = "gwt_bench_workers_token_000000000000000000"
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU of a process and its children that it waited for, and of its
     live children (the workers)."""
-    total = 0.0
-    for p in [pid, *children(pid)]:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / TICK
-    return total
+    return sum(loadgen.cpu_times([pid, *children(pid)]))
 
 
 def children(pid: int) -> list[int]:
@@ -87,7 +79,9 @@ def one_round(config: Path, env: dict[str, str], workers: int, args: argparse.Na
         cpu1, (total1, idle1) = cpu_seconds(proc.pid), machine()
         orders = result["orders_per_s"] * args.seconds
         result["cpu_ms_per_order"] = (cpu1 - cpu0) * 1000 / orders if orders else None
-        result["machine_busy_cpus"] = ((total1 - total0) - (idle1 - idle0)) / TICK / args.seconds
+        result["machine_busy_cpus"] = (
+            ((total1 - total0) - (idle1 - idle0)) / loadgen.TICK / args.seconds
+        )
         return result
     finally:
         proc.terminate()
